@@ -1,0 +1,189 @@
+"""One aiohttp connection pool per session: send one request hop, map failures to net errors."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from ._errors import NetError
+from ._http import RequestState, Response
+
+# aiohttp must not add headers of its own: the pipeline decides every header it sends.
+_SKIP_AUTO_HEADERS = frozenset(("Accept", "Accept-Encoding", "User-Agent", "Content-Type"))
+_READ_SIZE = 2**16
+
+
+def _oserror_code(exc: BaseException) -> str:
+    code = getattr(exc, "errno", None)
+    return {
+        errno.ECONNREFUSED: "ERR_CONNECTION_REFUSED",
+        errno.ECONNRESET: "ERR_CONNECTION_RESET",
+        errno.ECONNABORTED: "ERR_CONNECTION_ABORTED",
+        errno.ETIMEDOUT: "ERR_CONNECTION_TIMED_OUT",
+        errno.EHOSTUNREACH: "ERR_ADDRESS_UNREACHABLE",
+        errno.ENETUNREACH: "ERR_INTERNET_DISCONNECTED",
+        errno.EADDRNOTAVAIL: "ERR_ADDRESS_INVALID",
+    }.get(code or 0, "ERR_CONNECTION_FAILED")
+
+
+def map_error(exc: BaseException) -> NetError:
+    """Translate an aiohttp or socket failure into Chromium's net error."""
+    if isinstance(exc, NetError):
+        return exc
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return NetError("ERR_NAME_NOT_RESOLVED", str(exc))
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return NetError(_certificate_error(exc.certificate_error), str(exc))
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return NetError("ERR_SSL_PROTOCOL_ERROR", str(exc))
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return NetError("ERR_PROXY_CONNECTION_FAILED", str(exc))
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return NetError(_oserror_code(exc.os_error), str(exc))
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return NetError("ERR_EMPTY_RESPONSE", str(exc))
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        text = str(exc)
+        if "chunk" in text.lower():
+            return NetError("ERR_INCOMPLETE_CHUNKED_ENCODING", text)
+        return NetError("ERR_CONTENT_LENGTH_MISMATCH", text)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return NetError("ERR_INVALID_HTTP_RESPONSE", str(exc))
+    if isinstance(exc, aiohttp.InvalidURL):
+        return NetError("ERR_INVALID_URL", str(exc))
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return NetError("ERR_TIMED_OUT")
+    if isinstance(exc, aiohttp.ClientOSError):
+        return NetError(_oserror_code(exc), str(exc))
+    if isinstance(exc, ConnectionResetError):
+        return NetError("ERR_CONNECTION_RESET", str(exc))
+    if isinstance(exc, OSError):
+        return NetError(_oserror_code(exc), str(exc))
+    return NetError("ERR_FAILED", f"{type(exc).__name__}: {exc}")
+
+
+def _certificate_error(error: BaseException) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        code = error.verify_code
+        if code in (10,):  # X509_V_ERR_CERT_HAS_EXPIRED
+            return "ERR_CERT_DATE_INVALID"
+        if code == 9:  # X509_V_ERR_CERT_NOT_YET_VALID
+            return "ERR_CERT_DATE_INVALID"
+        if code == 62 or "hostname mismatch" in str(error).lower():
+            return "ERR_CERT_COMMON_NAME_INVALID"
+        if code in (18, 19, 20, 21, 2):
+            return "ERR_CERT_AUTHORITY_INVALID"
+        if code == 23:
+            return "ERR_CERT_REVOKED"
+    return "ERR_CERT_INVALID"
+
+
+class Transport:
+    """The session's connection pool; ``send`` performs one hop and returns a streaming Response."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.ssl_context: ssl.SSLContext = ssl.create_default_context()
+        self.resolver: Any = None
+        self.limit = 256
+        self._client: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight: set[Response] = set()
+
+    def client(self) -> aiohttp.ClientSession:
+        """Return the pool of the running event loop, making it on first use."""
+        loop = asyncio.get_running_loop()
+        client = self._client
+        if client is None or self._loop is not loop or client.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self.limit,
+                limit_per_host=0,
+                ssl=self.ssl_context,
+                resolver=self.resolver,
+                enable_cleanup_closed=False,
+            )
+            client = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,
+                skip_auto_headers=_SKIP_AUTO_HEADERS,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
+            )
+            self._client = client
+            self._loop = loop
+        return client
+
+    async def send(self, state: RequestState, **extra: Any) -> Response:
+        """Send one hop of ``state`` to the network."""
+        client = self.client()
+        body = state.body
+        try:
+            raw = await client._request(
+                state.method,
+                URL(state.url, encoded=True),
+                headers=state.headers,
+                data=body,
+                allow_redirects=False,
+                **extra,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise map_error(exc) from exc
+        response = Response.__new__(Response)
+        response.status = raw.status
+        response.status_text = raw.reason or ""
+        response.headers = CIMultiDict(raw.headers)
+        response.url = state.url
+        response.redirected = False
+        response.type = "basic"
+        response.from_cache = False
+        response._used = False
+        response._data = None
+        peer = raw.connection.transport.get_extra_info("peername") if raw.connection and raw.connection.transport else None
+        response.remote_address = peer[0] if peer else None
+        if state.method == "HEAD" or raw.status in (204, 304) or 100 <= raw.status < 200:
+            raw.release()
+            response._stream = None
+            response._release = None
+        else:
+            response._stream = _read_body(raw)
+            response._release = raw.close
+        return response
+
+    async def close_all(self) -> None:
+        """Close every pooled connection; requests in flight fail with a connection error."""
+        client = self._client
+        if client is not None and not client.closed:
+            connector = client.connector
+            self._client = None
+            if connector is not None:
+                await connector.close()
+            await client.close()
+
+    async def close(self) -> None:
+        await self.close_all()
+
+
+async def _read_body(raw: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    content = raw.content
+    try:
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                break
+            yield chunk
+    except asyncio.CancelledError:
+        raw.close()
+        raise
+    except Exception as exc:
+        raw.close()
+        raise map_error(exc) from exc
+    raw.release()
