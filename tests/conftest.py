@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 import trustme
@@ -60,3 +62,48 @@ async def serve(
     yield start
     for runner in runners:
         await runner.cleanup()
+
+
+@pytest.fixture(scope="session")
+def tls_client_context(tls_ca: trustme.CA) -> ssl.SSLContext:
+    """A client context that trusts the test CA (what a system trust store would hold)."""
+    ctx = ssl.create_default_context()
+    tls_ca.configure_trust(ctx)
+    return ctx
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Keep every persistent session of the suite under a temporary user data root."""
+    import websession
+
+    root = tmp_path_factory.mktemp("user-data")
+    websession.set_user_data_path(root)
+    return root
+
+
+_partition_counter = itertools.count()
+
+
+@pytest.fixture
+def partition_name(request: pytest.FixtureRequest) -> str:
+    """A partition name no other test uses."""
+    return f"test-{next(_partition_counter)}-{request.node.name[:40]}"
+
+
+@pytest.fixture
+async def ses(
+    implementation: str, partition_name: str, tls_client_context: ssl.SSLContext
+) -> AsyncIterator[Any]:
+    """A fresh in-memory session on one core implementation, trusting the test CA."""
+    from websession import _impl, session
+
+    previous = _impl.implementation()
+    _impl.use(implementation)
+    created = session.from_partition(partition_name)
+    created._transport.ssl_context = tls_client_context
+    try:
+        yield created
+    finally:
+        await created.close()
+        _impl.use(previous)
