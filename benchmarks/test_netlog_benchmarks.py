@@ -1,0 +1,138 @@
+"""NetLog writer: events per second of the compiled core, its twin, json/orjson per event, and
+raw writes of pre-encoded bytes (the limit). One round = one request's worth of events (16).
+
+Run: ``python -m pytest benchmarks/test_netlog_benchmarks.py --benchmark-only
+--benchmark-columns=median,ops``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from websession import _netlog_c, _netlog_py, _netlog_sink
+
+ROUNDS = 200  # requests per benchmark call → 3200 events
+
+EVENTS: list[tuple[int, int, int, int, int, int, dict[str, Any] | None]] = [
+    (1000, 7, 1, 1000, 2, 1, {"priority": "MEDIUM", "traffic_annotation": 0, "url": "https://example.com/a/b?c=d"}),
+    (1000, 7, 1, 1000, 126, 1, None),
+    (1000, 7, 1, 1000, 126, 2, None),
+    (1001, 7, 1, 1000, 124, 1, {"initiator": "not an origin", "load_flags": 0, "method": "GET",
+                                 "network_isolation_key": "null null", "request_type": "other",
+                                 "site_for_cookies": "null", "url": "https://example.com/a/b?c=d"}),
+    (1001, 7, 1, 1000, 3, 1, None),
+    (1002, 7, 1, 1000, 3, 2, None),
+    (1002, 8, 9, 1002, 42, 1, {"source_dependency": {"id": 7, "type": 1}}),
+    (1002, 8, 9, 1002, 48, 1, {"address_list": ["93.184.216.34:443"]}),
+    (1010, 8, 9, 1002, 48, 2, {"source_address": "10.0.0.2:51234"}),
+    (1020, 8, 9, 1002, 62, 2, {"cipher_suite": 4865, "is_resumed": False, "next_proto": "h2", "version": "TLS 1.3"}),
+    (1020, 7, 1, 1000, 223, 0, {"headers": ["Host: example.com", "Connection: keep-alive",
+                                            "User-Agent: Mozilla/5.0 (X11; Linux x86_64) websession",
+                                            "Accept: */*", "Accept-Encoding: gzip, deflate, br",
+                                            "Accept-Language: en-US", "Cookie: [36 bytes were stripped]"],
+                                "line": "GET /a/b?c=d HTTP/1.1\r\n"}),
+    (1030, 8, 9, 1002, 80, 0, {"byte_count": 16384}),
+    (1030, 7, 1, 1000, 228, 0, {"headers": ["HTTP/1.1 200 OK", "Content-Type: text/html; charset=utf-8",
+                                            "Content-Length: 16384", "Cache-Control: max-age=60",
+                                            "Date: Mon, 01 Jan 2024 00:00:00 GMT"]}),
+    (1031, 7, 1, 1000, 124, 2, None),
+    (1040, 7, 1, 1000, 2, 2, None),
+    (1040, 8, 9, 1002, 85, 0, None),
+]
+
+
+def _as_dict(event: tuple[Any, ...]) -> dict[str, Any]:
+    time, sid, stype, sstart, etype, phase, params = event
+    out: dict[str, Any] = {"phase": phase, "source": {"id": sid, "start_time": str(sstart), "type": stype},
+                           "time": str(time), "type": etype}
+    if params:
+        out["params"] = params
+    return out
+
+
+DICTS = [_as_dict(e) for e in EVENTS]
+ENCODED = [_netlog_c.encode_event(*e) + b",\n" for e in EVENTS]
+
+
+def _sink(tmp_path: Path) -> _netlog_sink.FileSink:
+    return _netlog_sink.FileSink(str(tmp_path / "bench.json"), b"{}", None)
+
+
+@pytest.mark.parametrize("implementation", ["c", "python"])
+def test_writer(benchmark: Any, tmp_path: Path, implementation: str) -> None:
+    benchmark.group = "netlog: 3200 events to a file"
+    core = _netlog_c if implementation == "c" else _netlog_py
+    sink = _sink(tmp_path)
+    writer = core.Writer(sink, 1 << 16)
+    add = writer.add
+
+    def run() -> None:
+        for _ in range(ROUNDS):
+            for t, sid, st, ss, et, ph, p in EVENTS:
+                add(t, sid, st, ss, et, ph, p)
+        writer.flush()
+
+    benchmark(run)
+    sink.close(b"{}")
+
+
+def test_json_dumps_per_event(benchmark: Any, tmp_path: Path) -> None:
+    benchmark.group = "netlog: 3200 events to a file"
+    with open(tmp_path / "json.json", "wb") as f:
+        write, dumps = f.write, json.dumps
+
+        def run() -> None:
+            for _ in range(ROUNDS):
+                for event in DICTS:
+                    write(dumps(event, sort_keys=True, separators=(",", ":")).encode() + b",\n")
+
+        benchmark(run)
+
+
+def test_orjson_dumps_per_event(benchmark: Any, tmp_path: Path) -> None:
+    benchmark.group = "netlog: 3200 events to a file"
+    with open(tmp_path / "orjson.json", "wb") as f:
+        write, dumps, opt = f.write, orjson.dumps, orjson.OPT_SORT_KEYS
+
+        def run() -> None:
+            for _ in range(ROUNDS):
+                for event in DICTS:
+                    write(dumps(event, option=opt) + b",\n")
+
+        benchmark(run)
+
+
+def test_raw_buffered_write_of_encoded_bytes(benchmark: Any, tmp_path: Path) -> None:
+    benchmark.group = "netlog: 3200 events to a file"
+    with open(tmp_path / "raw.json", "wb") as f:
+        write = f.write
+
+        def run() -> None:
+            for _ in range(ROUNDS):
+                for line in ENCODED:
+                    write(line)
+
+        benchmark(run)
+
+
+def test_raw_os_write_of_encoded_bytes(benchmark: Any, tmp_path: Path) -> None:
+    """One write(2) per event, as Chrome's FileWriter does (WriteAtCurrentPos per event)."""
+    benchmark.group = "netlog: 3200 events to a file"
+    fd = os.open(tmp_path / "os.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        write = os.write
+
+        def run() -> None:
+            for _ in range(ROUNDS):
+                for line in ENCODED:
+                    write(fd, line)
+
+        benchmark(run)
+    finally:
+        os.close(fd)
