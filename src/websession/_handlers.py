@@ -1,6 +1,7 @@
 """Electron's handler convention: a handler gets a ``callback``, or returns the answer.
 
-A handler is called with its arguments and a callback as the last one. The answer is the
+A handler is called with its arguments and a callback as the last one (a handler whose
+signature has no room for the callback is called without it). The answer is the
 callback's argument, or the handler's non-``None`` return value (awaited when awaitable). A
 callback called twice raises; a handler that raises is logged and the documented default is
 used instead, so a bad handler never breaks the request it was asked about.
@@ -12,6 +13,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 log = logging.getLogger("websession")
@@ -57,6 +59,21 @@ def _settle(future: asyncio.Future[Any], value: Any) -> None:
         future.set_result(value)
 
 
+@lru_cache(maxsize=1024)
+def _max_positional(fn: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1 << 30
+    count = 0
+    for p in params:
+        if p.kind is p.VAR_POSITIONAL:
+            return 1 << 30
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
 def check_handler(handler: object, message: str = "Must pass null or function") -> None:
     """Raise Electron's ``TypeError`` unless ``handler`` is callable or ``None``."""
     if handler is not None and not callable(handler):
@@ -80,12 +97,16 @@ async def ask(
     future: asyncio.Future[Any] = loop.create_future()
     callback = Callback(future, arity)
     try:
-        result = handler(*args, callback)
+        # A Python handler that takes no callback answers by returning.
+        takes_callback = _max_positional(handler) > len(args)
+        result = handler(*args, callback) if takes_callback else handler(*args)
         if inspect.isawaitable(result):
             result = await result
     except Exception:
         log.exception("%s raised; using the default answer", what)
         return default
+    if not takes_callback:
+        return default if result is None else result
     if result is not None and not callback.called:
         return result
     try:

@@ -187,6 +187,7 @@ class Response(_Body):
         self.headers = make_headers(headers, "Response: headers")
         self.url = ""
         self.redirected = False
+        self.url_chain: list[str] = []
         self.type = "default"
         self.from_cache = False
         self.remote_address: str | None = None

@@ -19,6 +19,7 @@ _UPPER_WORDS = {
     "uuid": "UUID",
     "guid": "GUID",
     "pac": "PAC",
+    "usb": "USB",
 }
 # Names whose Electron spelling no rule gives.
 _EXCEPTIONS = {

@@ -19,6 +19,7 @@ import yarl
 
 from ._errors import NetError, SessionError
 from ._http import NULL_BODY_STATUSES, Request, RequestState, Response, make_headers
+from ._cache_policy import apply_mode_headers
 from ._naming import snake_case
 from ._protocol import file_url_to_path, serve_file
 
@@ -271,6 +272,7 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
         if cookie:
             headers["Cookie"] = cookie
     if network:
+        apply_mode_headers(state.cache_mode, headers)
         if "accept-encoding" not in headers:
             headers["Accept-Encoding"] = _ACCEPT_ENCODING
         if state.referrer and "referer" not in headers:
@@ -286,8 +288,9 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
         response = await _network(session, state)
     elif scheme == "file":
         response = await serve_file(file_url_to_path(state.url), state.method)
-    elif scheme == "blob" and getattr(session, "blobs", None) is not None and not state.bypass_custom_protocol_handlers:
-        response = await session.blobs.respond(state.url)
+    elif scheme == "blob":
+        data, mime = session.blobs.resolve(state.url)
+        response = Response(data, headers={"Content-Type": mime, "Content-Length": str(len(data))})
     else:
         raise NetError("ERR_UNKNOWN_URL_SCHEME")
     response.url = state.url
@@ -372,6 +375,7 @@ def _move(session: Any, state: RequestState, response: Response, target: str, ma
 def _finish(session: Any, state: RequestState, response: Response, mask: int) -> Response:
     """Start the body: decoding, then ``onResponseStarted`` and ``onCompleted``/``onErrorOccurred``."""
     response.redirected = len(state.url_chain) > 1
+    response.url_chain = state.url_chain
     if response.status in NULL_BODY_STATUSES or state.method == "HEAD":
         response.close()
         response._stream = None

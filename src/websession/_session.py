@@ -6,21 +6,52 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ._blobs import BlobsSessionMixin
+from ._cache_session import CacheSessionMixin
+from ._code_cache import CodeCacheSessionMixin
+from ._cookies import CookiesSessionMixin
+from ._devices import DeviceSessionMixin
+from ._downloads import DownloadsSessionMixin
 from ._events import EventEmitter
+from ._extensions import ExtensionsSessionMixin
+from ._media_policy import MediaPolicySessionMixin
+from ._net_log import NetLog
 from ._options import Opt, options
 from ._paths import escape_partition, get_user_data_path
+from ._permissions import PermissionsSessionMixin
+from ._preloads import PreloadsSessionMixin
+from ._service_workers import ServiceWorkersSessionMixin
 from ._session_base import _CONSTRUCT, SessionBase
+from ._spellcheck import SpellcheckSessionMixin
 
 app = EventEmitter()
 """App-wide events: ``'session-created'`` with the new Session as the only argument."""
 
 
-class Session(SessionBase):
+class Session(
+    CookiesSessionMixin,
+    CacheSessionMixin,
+    DownloadsSessionMixin,
+    DeviceSessionMixin,
+    PermissionsSessionMixin,
+    MediaPolicySessionMixin,
+    SpellcheckSessionMixin,
+    ExtensionsSessionMixin,
+    PreloadsSessionMixin,
+    CodeCacheSessionMixin,
+    BlobsSessionMixin,
+    ServiceWorkersSessionMixin,
+    SessionBase,
+):
     """One browser profile: cookies, cache, proxy, hooks, protocols, downloads, NetLog, devices.
 
     Get one from ``session.from_partition``, ``session.from_path`` or ``session.default_session``;
-    asking twice for the same partition or path returns the same object.
+    asking twice for the same partition or path returns the same object. Each subsystem is a
+    mixin; ``SessionBase`` holds identity, storage, the user agent and ``fetch``.
     """
+
+    def _setup_net_log(self) -> None:
+        self.net_log = NetLog(self)
 
 
 _registry: dict[tuple[str, str], Session] = {}

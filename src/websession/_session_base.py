@@ -57,7 +57,7 @@ class SessionBase(EventEmitter):
         super().__init__()
         self._partition: str = partition
         self._folder: Path | None = folder
-        self._lock = FolderLock(folder) if folder is not None else None
+        self._folder_lock = FolderLock(folder) if folder is not None else None
         self._cache_enabled: bool = bool(cache)
         self._user_agent = default_user_agent()
         self._accept_languages = "en-US,en"
@@ -158,8 +158,8 @@ class SessionBase(EventEmitter):
         for teardown in _hooks(type(self), "_teardown_"):
             await teardown(self)
         await self._transport.close()
-        if self._lock is not None:
-            self._lock.release()
+        if self._folder_lock is not None:
+            self._folder_lock.release()
         from ._session import forget
 
         forget(self)

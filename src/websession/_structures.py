@@ -7,6 +7,8 @@ from collections.abc import Iterator, Mapping
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from typing_extensions import dataclass_transform
+
 from ._naming import camel_case, snake_case
 
 T = TypeVar("T")
@@ -70,6 +72,12 @@ class Structure:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
+def field(*, key: str | None = None, keep_none: bool = False, default: Any = None) -> Any:
+    """Declare a structure field; ``key`` overrides the camelCase spelling."""
+    return dataclasses.field(default=default, metadata={"key": key, "keep_none": keep_none})
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def structure(cls: type[T]) -> type[T]:
     """Make ``cls`` a frozen, slotted dataclass with camelCase aliases for its fields and methods."""
     made = dataclasses.dataclass(frozen=True, slots=True)(cls)
@@ -83,8 +91,3 @@ def structure(cls: type[T]) -> type[T]:
             if not hasattr(made, alias):
                 setattr(made, alias, value)
     return made
-
-
-def field(*, key: str | None = None, keep_none: bool = False, default: Any = None) -> Any:
-    """Declare a structure field; ``key`` overrides the camelCase spelling."""
-    return dataclasses.field(default=default, metadata={"key": key, "keep_none": keep_none})

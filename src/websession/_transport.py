@@ -107,6 +107,8 @@ class Transport:
                 limit_per_host=0,
                 ssl=self.ssl_context,
                 resolver=self.resolver,
+                # The session's host cache (its resolver) is the only DNS cache.
+                use_dns_cache=self.resolver is None,
                 enable_cleanup_closed=False,
             )
             client = aiohttp.ClientSession(
@@ -125,14 +127,26 @@ class Transport:
         client = self.client()
         body = state.body
         try:
-            raw = await client._request(
-                state.method,
-                URL(state.url, encoded=True),
-                headers=state.headers,
-                data=body,
-                allow_redirects=False,
-                **extra,
-            )
+            proxies_for = getattr(self.session, "proxy_servers_for", None)
+            proxies = await proxies_for(state.url) if proxies_for is not None else None
+            if proxies is None or (len(proxies) == 1 and proxies[0].is_direct):
+                raw = await client._request(
+                    state.method,
+                    URL(state.url, encoded=True),
+                    headers=state.headers,
+                    data=body,
+                    allow_redirects=False,
+                    **extra,
+                )
+            else:
+                from ._proxy_connect import send_via
+
+                raw = await send_via(
+                    client, proxies, state.method, state.url,
+                    state=self.session._proxy_state.connect, resolver=self.resolver,
+                    ssl_context=self.ssl_context, ask_login=getattr(self.session, "_proxy_login", None),
+                    headers=state.headers, data=body, allow_redirects=False, **extra,
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -143,12 +157,12 @@ class Transport:
         response.headers = CIMultiDict(raw.headers)
         response.url = state.url
         response.redirected = False
+        response.url_chain = []
         response.type = "basic"
         response.from_cache = False
         response._used = False
         response._data = None
-        peer = raw.connection.transport.get_extra_info("peername") if raw.connection and raw.connection.transport else None
-        response.remote_address = peer[0] if peer else None
+        response.remote_address = _peer_ip(raw)
         if state.method == "HEAD" or raw.status in (204, 304) or 100 <= raw.status < 200:
             raw.release()
             response._stream = None
@@ -160,6 +174,9 @@ class Transport:
 
     async def close_all(self) -> None:
         """Close every pooled connection; requests in flight fail with a connection error."""
+        proxy_state = getattr(self.session, "_proxy_state", None)
+        if proxy_state is not None:
+            await proxy_state.connect.close()  # the SOCKS pools
         client = self._client
         if client is not None and not client.closed:
             connector = client.connector
@@ -170,6 +187,17 @@ class Transport:
 
     async def close(self) -> None:
         await self.close_all()
+
+
+def _peer_ip(raw: aiohttp.ClientResponse) -> str | None:
+    # The connection may already be back in the pool when the whole body came with the
+    # headers, so ask the protocol, which outlives the lease.
+    protocol = getattr(raw, "_protocol", None)
+    transport = getattr(protocol, "transport", None)
+    if transport is None:
+        return None
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if peer else None
 
 
 async def _read_body(raw: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
