@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -91,17 +92,10 @@ def _forward(client: aiohttp.ClientSession) -> Callable[[RequestState], Any]:
 
 
 def _session() -> Any:
-    """``from_partition`` when the Session carries the cache; else the same composition locally."""
+    """A fresh in-memory session: the cache behind the whole ``ses.fetch`` pipeline."""
     from websession import session
-    from websession._session import Session
 
-    if hasattr(Session, "get_cache_size"):
-        return session.from_partition("cache-benchmark")
-    from websession._cache_session import CacheSessionMixin
-    from websession._session_base import _CONSTRUCT
-
-    composed = type("Session", (CacheSessionMixin, Session), {})
-    return composed(_CONSTRUCT, "cache-benchmark", None, True)
+    return session.from_partition(f"cache-benchmark-{uuid.uuid4().hex}")
 
 
 @pytest.mark.benchmark(group="fresh hit (per BATCH requests)")

@@ -50,7 +50,7 @@ async def serve(
     runners: list[web.AppRunner] = []
 
     async def start(app: web.Application, *, tls: bool = False, host: str = "127.0.0.1") -> str:
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await runner.setup()
         site = web.TCPSite(runner, host, 0, ssl_context=tls_server_context if tls else None)
         await site.start()

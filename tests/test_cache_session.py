@@ -16,12 +16,6 @@ import pytest
 from aiohttp import web
 
 from websession import session
-from websession._session import Session
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(Session, "get_cache_size"),
-    reason="Session does not carry CacheSessionMixin yet (the lead wires it)",
-)
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -80,7 +74,10 @@ async def test_persistent_partition_survives_a_restart(
     child = textwrap.dedent(
         """
         import asyncio, sys
+        import websession
         from websession import session
+
+        websession.set_user_data_path(sys.argv[3])
 
         async def main():
             ses = session.from_path(sys.argv[1])
@@ -95,7 +92,7 @@ async def test_persistent_partition_survives_a_restart(
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
     profile = tmp_path / "profile"
     result = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-c", child, str(profile), base + "/p"],
+        subprocess.run, [sys.executable, "-c", child, str(profile), base + "/p", str(tmp_path / "user-data")],
         capture_output=True, text=True, env=env, timeout=60,
     )
     assert result.returncode == 0, result.stderr

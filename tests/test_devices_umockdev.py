@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,41 +52,19 @@ else:
     from gi.repository import UMockdev
     from umockdev_devices import PROTECTED, CdcAcm, Hid, Interface, Usb
 
-    import websession._impl as impl
     from websession._devices import (
         DEFAULT_PROTECTED_CLASSES,
         PROTECTED_CLASS_MESSAGE,
         DeviceLibraryError,
-        DeviceSessionMixin,
         HIDDevice,
         SerialPort,
         USBDevice,
         load_library,
     )
     from websession._errors import NotFoundError, SessionError
-    from websession._events import Event, EventEmitter
-    from websession._permissions import PermissionsSessionMixin
+    from websession._events import Event
 
     pytestmark = pytest.mark.devices
-
-    class StandInSession(PermissionsSessionMixin, DeviceSessionMixin, EventEmitter):
-        """Stand-in for ``Session`` until it mixes in the device part: the real permission and
-        device mixins on an EventEmitter."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self._setup_permissions()
-            self._setup_devices()
-
-    def make_session() -> Any:
-        from websession import session as session_module
-        from websession._session import Session
-
-        if hasattr(Session, "hid") and hasattr(Session, "set_device_permission_handler"):
-            import uuid
-
-            return session_module.from_partition(f"devices-{uuid.uuid4().hex}")
-        return StandInSession()
 
     @pytest.fixture
     def testbed() -> Iterator[Any]:
@@ -96,19 +74,15 @@ else:
         gc.collect()
 
     @pytest.fixture
-    async def ses(implementation: str) -> AsyncIterator[Any]:
-        before = impl.implementation()
-        impl.use(implementation)
-        try:
-            s = make_session()
-            for chooser in (s.hid, s.usb, s.serial):
-                chooser.poll_interval = 0.05
-            yield s
-            # libusb keeps one udev monitor while any context is open; the next testbed needs
-            # a fresh one, so every test releases its context.
-            await s._teardown_devices()
-        finally:
-            impl.use(before)
+    def ses(ses: Any) -> Any:
+        """conftest's fresh in-memory session (per core implementation), polling devices fast.
+
+        libusb keeps one udev monitor while any context is open; the next testbed needs a fresh
+        one, so every test releases its context: conftest's fixture closes the session.
+        """
+        for chooser in (ses.hid, ses.usb, ses.serial):
+            chooser.poll_interval = 0.05
+        return ses
 
     ORIGIN = "https://example.com"
 
