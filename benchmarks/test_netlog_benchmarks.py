@@ -136,3 +136,64 @@ def test_raw_os_write_of_encoded_bytes(benchmark: Any, tmp_path: Path) -> None:
         benchmark(run)
     finally:
         os.close(fd)
+
+
+# -- fetch throughput with logging off vs on -------------------------------------------------
+# 2,000 GETs of a 1 KiB body at 64 concurrent through a full session (HTTP cache on) to the
+# uvloop server of ``fast_server``; requests per second = 2,000 / the round's median time.
+
+FETCHES = 2000
+FETCH_CONCURRENCY = 64
+
+
+def _fetch_loops() -> list[Any]:
+    import asyncio
+
+    params = [pytest.param(asyncio.new_event_loop, id="asyncio")]
+    try:
+        import uvloop
+
+        params.append(pytest.param(uvloop.new_event_loop, id="uvloop"))
+    except ImportError:
+        pass
+    return params
+
+
+@pytest.mark.parametrize("make_loop", _fetch_loops())
+@pytest.mark.parametrize("capture", ["off", "default", "everything"])
+def test_fetch_with_logging(
+    benchmark: Any, fast_server: str, tmp_path: Path, make_loop: Any, capture: str
+) -> None:
+    import asyncio
+
+    from websession import session
+
+    loop_name = make_loop.__module__.split(".")[0]
+    benchmark.group = f"netlog: fetch 1 KiB x{FETCHES} at {FETCH_CONCURRENCY} concurrent ({loop_name})"
+    loop = make_loop()
+    asyncio.set_event_loop(loop)
+    ses = session.from_partition(f"bench-netlog-{capture}-{loop_name}")
+    url = fast_server + "/"
+
+    async def round_() -> None:
+        remaining = iter(range(FETCHES))
+
+        async def worker() -> None:
+            for _ in remaining:
+                response = await ses.fetch(url)
+                await response.read()
+
+        await asyncio.gather(*(worker() for _ in range(FETCH_CONCURRENCY)))
+
+    path = tmp_path / "fetch.json"
+    if capture != "off":
+        loop.run_until_complete(ses.net_log.start_logging(str(path), capture_mode=capture))
+    loop.run_until_complete(round_())  # warm the pool
+    benchmark.pedantic(lambda: loop.run_until_complete(round_()), rounds=7, iterations=1)
+    benchmark.extra_info["requests_per_second"] = FETCHES / benchmark.stats.stats.median
+    if capture != "off":
+        loop.run_until_complete(ses.net_log.stop_logging())
+        benchmark.extra_info["log_bytes"] = path.stat().st_size
+    loop.run_until_complete(ses.close())
+    loop.close()
+    asyncio.set_event_loop(None)

@@ -261,11 +261,21 @@ async def test_file_urls(ses: Any, tmp_path: Path) -> None:
     assert "page.html" in listing
 
 
-@pytest.mark.parametrize("url", ["data:text/plain,hello", "blob:http://x/1234", "gopher://host/"])
+@pytest.mark.parametrize("url", ["data:text/plain,hello", "gopher://host/"])
 async def test_unsupported_schemes(ses: Any, url: str) -> None:
     with pytest.raises(NetError) as info:
         await ses.fetch(url)
     assert info.value.name == "net::ERR_UNKNOWN_URL_SCHEME"
+
+
+async def test_blob_urls_come_from_the_session_registry(ses: Any) -> None:
+    uuid = ses.blobs.register(b"blob bytes", "text/plain")
+    response = await ses.fetch(f"blob:http://app.local/{uuid}")
+    assert await response.bytes() == b"blob bytes"
+    assert response.headers["Content-Type"] == "text/plain"
+    with pytest.raises(NetError) as info:
+        await ses.fetch("blob:http://app.local/00000000-0000-0000-0000-000000000000")
+    assert info.value.name == "net::ERR_FILE_NOT_FOUND"
 
 
 async def test_bad_input_is_a_clear_error(ses: Any, base: str) -> None:

@@ -88,7 +88,7 @@ def test_user_agent(partition_name: str) -> None:
     assert "Chrome/" in ua
     ses.set_user_agent("crawler/1.0", "fr-FR,fr")
     assert ses.getUserAgent() == "crawler/1.0"
-    assert ses.get_accept_languages() == "fr-FR,fr"
+    assert ses.get_accept_languages() == "fr-FR,fr;q=0.9"
     with pytest.raises(TypeError):
         ses.set_user_agent(None)  # type: ignore[arg-type]
     assert ses.get_user_agent() == "crawler/1.0"

@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
             sub.add_argument("--url", default=None, help="only the cookies a request to URL carries")
         else:
             sub.add_argument("path", help="cookie file")
-    parser.set_defaults(handler=main)
+    parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:

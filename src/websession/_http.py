@@ -123,6 +123,10 @@ class _Body(CamelAliases):
                 raise TypeError("Body has already been consumed.")
             self._used = True
             return b""
+        read_all = getattr(self._stream, "read_all", None)
+        if read_all is not None and not self._used:
+            self._used = True
+            return bytes(await read_all())
         parts = [chunk async for chunk in self._chunks()]
         return b"".join(parts)
 

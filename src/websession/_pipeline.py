@@ -21,7 +21,10 @@ from ._errors import NetError, SessionError
 from ._http import NULL_BODY_STATUSES, Request, RequestState, Response, make_headers
 from ._cache_policy import apply_mode_headers
 from ._naming import snake_case
+from . import _netlog_pipeline as netlog
+from ._net_log import recorder_for
 from ._protocol import file_url_to_path, serve_file
+from ._auth import remember_url_credentials
 
 MAX_REDIRECTS = 20
 _REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
@@ -143,6 +146,7 @@ def build_state(session: Any, input: str | Request, init: Mapping[str, Any]) -> 
         state.deadline = time.monotonic() + float(timeout)
     state.has_origin = "origin" in state.headers
     state.extra["scheme"] = scheme
+    remember_url_credentials(state, input)
     return state
 
 
@@ -152,6 +156,9 @@ def build_state(session: Any, input: str | Request, init: Mapping[str, Any]) -> 
 async def fetch(session: Any, input: str | Request, init: Mapping[str, Any]) -> Response:
     """Run one request through the session's pipeline and return its streaming response."""
     state = build_state(session, input, init)
+    rec = recorder_for(session.net_log)
+    if rec.active:
+        netlog.start(rec, state)
     if state.signal is None and state.deadline is None:
         return await _run(session, state)
     return await _guarded(session, state)
@@ -229,9 +236,13 @@ async def _run(session: Any, state: RequestState) -> Response:
                 return response
         raise NetError("ERR_TOO_MANY_REDIRECTS")
     except NetError as error:
+        if state.net_source is not None:
+            state.net_source.failed(error)
         _report_error(session, state, error)
         raise
     except asyncio.CancelledError:
+        if state.net_source is not None:
+            state.net_source.failed(NetError("ERR_ABORTED"))
         _report_error(session, state, NetError("ERR_ABORTED"))
         raise
 
@@ -241,11 +252,18 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
     wr = session._web_request
     mask = wr.match(state.url) if wr is not None and wr.active else 0
     scheme = state.extra["scheme"]
+    nl = state.net_source
 
     if mask:
+        if nl is not None:
+            nl.begin("NETWORK_DELEGATE_BEFORE_URL_REQUEST")
         redirect = await wr.before_request(state, mask)
+        if nl is not None:
+            nl.end("NETWORK_DELEGATE_BEFORE_URL_REQUEST")
         if redirect is not None:
             return _internal_redirect(session, state, redirect, mask)
+    if nl is not None:
+        nl.start_job(state)
 
     entry = None
     if not state.bypass_custom_protocol_handlers or scheme in _HTTP_SCHEMES or scheme == "file":
@@ -279,8 +297,12 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
             headers["Referer"] = state.referrer
 
     if mask:
+        if nl is not None:
+            nl.begin("NETWORK_DELEGATE_BEFORE_START_TRANSACTION")
         await wr.before_send_headers(state, mask)
         wr.send_headers(state, mask)
+        if nl is not None:
+            nl.end("NETWORK_DELEGATE_BEFORE_START_TRANSACTION")
 
     if entry is not None:
         response = await session._protocol.respond(entry, state)
@@ -298,7 +320,13 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
     state.from_cache = response.from_cache
 
     if mask:
+        if nl is not None:
+            nl.begin("NETWORK_DELEGATE_HEADERS_RECEIVED")
         await wr.headers_received(state, response, mask)
+        if nl is not None:
+            nl.end("NETWORK_DELEGATE_HEADERS_RECEIVED")
+    if nl is not None:
+        nl.job_started()
     if jar is not None:
         set_cookies = response.headers.getall("Set-Cookie", ())
         if set_cookies:
@@ -317,8 +345,10 @@ async def _network(session: Any, state: RequestState) -> Response:
     if cache is None:
         if state.cache_mode == "only-if-cached":
             raise NetError("ERR_CACHE_MISS")
-        return await session._transport.send(state)
-    return await cache.fetch(state, session._transport.send)
+        return await session._network_send(state)
+    if state.net_source is not None:
+        return await state.net_source.through_cache(cache, state, session._network_send)
+    return await cache.fetch(state, session._network_send)
 
 
 def _internal_redirect(session: Any, state: RequestState, location: str, mask: int) -> tuple[Response, str]:
@@ -352,6 +382,8 @@ def _move(session: Any, state: RequestState, response: Response, target: str, ma
         raise NetError("ERR_UNSAFE_REDIRECT")
     if len(state.url_chain) > MAX_REDIRECTS:
         raise NetError("ERR_TOO_MANY_REDIRECTS")
+    if state.net_source is not None:
+        state.net_source.redirect(state, url)
     if mask:
         session._web_request.before_redirect(state, response, url, mask)
     status = response.status
@@ -381,9 +413,13 @@ def _finish(session: Any, state: RequestState, response: Response, mask: int) ->
         response._stream = None
         response._data = None
     elif response._stream is not None:
+        if state.net_source is not None:
+            state.net_source.raw_body(response)
         encoding = response.headers.get("Content-Encoding")
         if encoding and state.extra["scheme"] in _HTTP_SCHEMES:
             response._stream = decode_body(response._stream, encoding)
+    if state.net_source is not None:
+        state.net_source.finish(response)
     if mask:
         wr = session._web_request
         wr.response_started(state, response, mask)

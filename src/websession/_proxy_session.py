@@ -246,31 +246,15 @@ class ProxySessionMixin:
         return ";".join(s.to_pac() for s in servers)
 
     async def _proxy_login(self, url: str, auth_info: dict[str, Any]) -> tuple[str, str] | None:
-        """Ask the session's ``'login'`` listeners for proxy credentials (Electron's ``login``).
+        """Ask the session's ``'login'`` listeners for proxy credentials (Electron's ``login``)."""
+        from ._auth import AuthInfo
+        from ._naming import snake_case
 
-        As in Electron, a listener must call ``event.prevent_default()`` and then
-        ``callback(username, password)``; otherwise the authentication is cancelled.
-        """
-        from ._events import Event
-
-        emitter: Any = self
-        if not emitter.listeners("login"):
-            return None
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[tuple[Any, Any]] = loop.create_future()
-
-        def callback(username: Any = None, password: Any = None) -> None:
-            if not answer.done():
-                loop.call_soon_threadsafe(answer.set_result, (username, password))
-
-        event = Event(self)
-        emitter.emit("login", event, {"url": url}, dict(auth_info), callback)
-        if not event.default_prevented:
-            return None
-        username, password = await answer
-        if not isinstance(username, str) or not isinstance(password, str):
-            return None
-        return username, password
+        fields = {snake_case(k): v for k, v in auth_info.items()}
+        info = AuthInfo(**{k: fields[k] for k in ("is_proxy", "scheme", "host", "port", "realm") if k in fields})
+        asker: Any = self
+        result: tuple[str, str] | None = await asker._ask_login(url, info)
+        return result
 
     # -- host resolution -------------------------------------------------------------------------
 

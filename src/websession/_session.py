@@ -6,12 +6,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ._auth import AuthSessionMixin
 from ._blobs import BlobsSessionMixin
 from ._cache_session import CacheSessionMixin
+from ._clearing import ClearingSessionMixin
 from ._code_cache import CodeCacheSessionMixin
+from ._connections import ConnectionsSessionMixin
 from ._cookies import CookiesSessionMixin
 from ._devices import DeviceSessionMixin
 from ._downloads import DownloadsSessionMixin
+from ._emulation import EmulationSessionMixin
 from ._events import EventEmitter
 from ._extensions import ExtensionsSessionMixin
 from ._media_policy import MediaPolicySessionMixin
@@ -20,9 +24,11 @@ from ._options import Opt, options
 from ._paths import escape_partition, get_user_data_path
 from ._permissions import PermissionsSessionMixin
 from ._preloads import PreloadsSessionMixin
+from ._proxy_session import ProxySessionMixin
 from ._service_workers import ServiceWorkersSessionMixin
 from ._session_base import _CONSTRUCT, SessionBase
 from ._spellcheck import SpellcheckSessionMixin
+from ._tls import TLSSessionMixin
 
 app = EventEmitter()
 """App-wide events: ``'session-created'`` with the new Session as the only argument."""
@@ -31,6 +37,7 @@ app = EventEmitter()
 class Session(
     CookiesSessionMixin,
     CacheSessionMixin,
+    ProxySessionMixin,
     DownloadsSessionMixin,
     DeviceSessionMixin,
     PermissionsSessionMixin,
@@ -41,6 +48,11 @@ class Session(
     CodeCacheSessionMixin,
     BlobsSessionMixin,
     ServiceWorkersSessionMixin,
+    ClearingSessionMixin,
+    TLSSessionMixin,
+    AuthSessionMixin,
+    EmulationSessionMixin,
+    ConnectionsSessionMixin,
     SessionBase,
 ):
     """One browser profile: cookies, cache, proxy, hooks, protocols, downloads, NetLog, devices.

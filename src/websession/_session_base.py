@@ -15,6 +15,7 @@ from . import __version__
 from ._events import EventEmitter
 from ._http import Request, Response
 from ._paths import FolderLock
+from . import _pipeline
 
 CHROME_VERSION = "153.0.0.0"
 _CONSTRUCT = object()
@@ -32,6 +33,16 @@ def default_user_agent() -> str:
         f"Mozilla/5.0 ({system}) AppleWebKit/537.36 (KHTML, like Gecko) "
         f"websession/{__version__} Chrome/{CHROME_VERSION} Safari/537.36"
     )
+
+
+def accept_language_header(languages: str) -> str:
+    """Weight a language list as Chromium's ``HttpUtil::GenerateAcceptLanguageHeader`` does."""
+    tokens = [t for t in languages.split(",") if t]
+    if not tokens:
+        return ""
+    # The first language is unweighted; each next one loses 0.1, never going below 0.1.
+    out = [tokens[0]] + [f"{t};q=0.{max(1, 10 - i)}" for i, t in enumerate(tokens[1:], 1)]
+    return ",".join(out)
 
 
 def _hooks(cls: type, prefix: str) -> list[Any]:
@@ -60,7 +71,7 @@ class SessionBase(EventEmitter):
         self._folder_lock = FolderLock(folder) if folder is not None else None
         self._cache_enabled: bool = bool(cache)
         self._user_agent = default_user_agent()
-        self._accept_languages = "en-US,en"
+        self._accept_languages = accept_language_header("en-US,en")
         self._closed = False
         self._web_request: Any = None
         self._protocol: Any = None
@@ -101,7 +112,7 @@ class SessionBase(EventEmitter):
             raise TypeError("set_user_agent: accept_languages must be a string")
         self._user_agent = user_agent
         if accept_languages is not None:
-            self._accept_languages = accept_languages
+            self._accept_languages = accept_language_header(accept_languages)
 
     def get_user_agent(self) -> str:
         """Return the user agent sent with every request."""
@@ -135,9 +146,7 @@ class SessionBase(EventEmitter):
 
     async def fetch(self, input: str | Request, **init: Any) -> Response:
         """Send a request through the session's pipeline and return the streaming Response."""
-        from ._pipeline import fetch
-
-        return await fetch(self, input, init)
+        return await _pipeline.fetch(self, input, init)
 
     def _cookie_jar(self) -> Any:
         """Return the cookie store requests read and write (``None`` without one)."""

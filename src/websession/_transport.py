@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import ssl
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -14,6 +13,7 @@ from yarl import URL
 
 from ._errors import NetError
 from ._http import RequestState, Response
+from ._tls import SessionConnector, certificate_error_name, ssl_error_name
 
 # aiohttp must not add headers of its own: the pipeline decides every header it sends.
 _SKIP_AUTO_HEADERS = frozenset(("Accept", "Accept-Encoding", "User-Agent", "Content-Type"))
@@ -40,9 +40,9 @@ def map_error(exc: BaseException) -> NetError:
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return NetError("ERR_NAME_NOT_RESOLVED", str(exc))
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return NetError(_certificate_error(exc.certificate_error), str(exc))
+        return NetError(certificate_error_name(exc.certificate_error), str(exc))
     if isinstance(exc, aiohttp.ClientSSLError):
-        return NetError("ERR_SSL_PROTOCOL_ERROR", str(exc))
+        return NetError(ssl_error_name(exc), str(exc))
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
         return NetError("ERR_PROXY_CONNECTION_FAILED", str(exc))
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -102,7 +102,8 @@ class Transport:
         loop = asyncio.get_running_loop()
         client = self._client
         if client is None or self._loop is not loop or client.closed:
-            connector = aiohttp.TCPConnector(
+            connector = SessionConnector(
+                self.session,
                 limit=self.limit,
                 limit_per_host=0,
                 ssl=self.ssl_context,
@@ -125,6 +126,8 @@ class Transport:
     async def send(self, state: RequestState, **extra: Any) -> Response:
         """Send one hop of ``state`` to the network."""
         client = self.client()
+        if state.net_source is not None:
+            extra = state.net_source.sending(client, extra)
         body = state.body
         try:
             proxies_for = getattr(self.session, "proxy_servers_for", None)
@@ -163,12 +166,14 @@ class Transport:
         response._used = False
         response._data = None
         response.remote_address = _peer_ip(raw)
+        if state.net_source is not None:
+            state.net_source.received(raw)
         if state.method == "HEAD" or raw.status in (204, 304) or 100 <= raw.status < 200:
             raw.release()
             response._stream = None
             response._release = None
         else:
-            response._stream = _read_body(raw)
+            response._stream = _NetworkBody(raw)
             response._release = raw.close
         return response
 
@@ -200,18 +205,42 @@ def _peer_ip(raw: aiohttp.ClientResponse) -> str | None:
     return str(peer[0]) if peer else None
 
 
-async def _read_body(raw: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    content = raw.content
-    try:
-        while True:
-            chunk = await content.readany()
-            if not chunk:
-                break
-            yield chunk
-    except asyncio.CancelledError:
-        raw.close()
-        raise
-    except Exception as exc:
-        raw.close()
-        raise map_error(exc) from exc
-    raw.release()
+class _NetworkBody:
+    """A response body read from the connection: chunk by chunk, or whole in one call."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: aiohttp.ClientResponse) -> None:
+        self._raw = raw
+
+    def __aiter__(self) -> _NetworkBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raw = self._raw
+        try:
+            chunk = await raw.content.readany()
+        except asyncio.CancelledError:
+            raw.close()
+            raise
+        except Exception as exc:
+            raw.close()
+            raise map_error(exc) from exc
+        if not chunk:
+            raw.release()
+            raise StopAsyncIteration
+        return chunk
+
+    async def read_all(self) -> bytes:
+        """Read the rest of the body in one call (the fast path of ``Response.bytes()``)."""
+        raw = self._raw
+        try:
+            data = await raw.read()
+        except asyncio.CancelledError:
+            raw.close()
+            raise
+        except Exception as exc:
+            raw.close()
+            raise map_error(exc) from exc
+        raw.release()
+        return data

@@ -77,6 +77,10 @@ class WebRequestDetails(Structure):
     frame: Any = field()
 
 
+# _SQUEEZE[b] gathers the even bits of a byte (event e's "urls" bit 2e) into bits 0..3.
+_SQUEEZE = tuple(sum(1 << k for k in range(4) if b >> (2 * k) & 1) for b in range(256))
+
+
 class _Listener:
     __slots__ = ("fn", "types")
 
@@ -162,6 +166,7 @@ class WebRequest(CamelAliases):
         self._listeners: list[_Listener | None] = [None] * 8
         self._patterns = core("urlpattern").URLPatternSet()
         self._always = 0
+        self._present = 0
         self.active = False
 
     # -- registration ------------------------------------------------------------------------
@@ -185,6 +190,7 @@ class WebRequest(CamelAliases):
             self._replace_patterns(event, urls, excludes)
             self._listeners[event] = _Listener(fn, types)
         self.active = any(x is not None for x in self._listeners)
+        self._present = sum(1 << e for e, x in enumerate(self._listeners) if x is not None)
 
     def _replace_patterns(self, event: int, urls: list[str], excludes: list[str]) -> None:
         include, exclude = 2 * event, 2 * event + 1
@@ -243,11 +249,8 @@ class WebRequest(CamelAliases):
     def match(self, url: str) -> int:
         """Return the bit mask of events whose filter matches ``url`` (bit ``e`` for event ``e``)."""
         bits = self._patterns.match_mask(url) | self._always
-        mask = 0
-        for event in range(8):
-            if self._listeners[event] is not None and bits >> (2 * event) & 1 and not bits >> (2 * event + 1) & 1:
-                mask |= 1 << event
-        return mask
+        included = bits & ~(bits >> 1) & 0x5555
+        return (_SQUEEZE[included & 0xFF] | _SQUEEZE[included >> 8 & 0xFF] << 4) & self._present
 
     def _listener(self, event: int, state: RequestState, mask: int) -> _Listener | None:
         if not mask >> event & 1:
