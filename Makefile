@@ -17,6 +17,7 @@ native: deps
 	  $(PYTHON) -m cmake --build $(BUILD_DIR)'
 
 test: native
+	$(PYTHON) -m mypy
 	WEBSESSION_IMPLEMENTATION=c $(PYTHON) -m pytest -q -p no:randomly
 
 demo: deps

@@ -197,3 +197,56 @@ def test_fetch_with_logging(
     loop.run_until_complete(ses.close())
     loop.close()
     asyncio.set_event_loop(None)
+
+
+def test_fetch_logging_overhead_interleaved(benchmark: Any, fast_server: str, tmp_path: Path) -> None:
+    """Off and default-mode rounds alternated in one process, so machine load hits both alike;
+    ``extra_info`` holds both medians and the overhead (the target is at most 10%)."""
+    import asyncio
+    import statistics
+    import time
+
+    from websession import session
+
+    benchmark.group = f"netlog: fetch 1 KiB x{FETCHES}, off/default alternated"
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    ses = session.from_partition("bench-netlog-interleaved")
+    url = fast_server + "/"
+    path = str(tmp_path / "interleaved.json")
+
+    async def round_() -> float:
+        remaining = iter(range(FETCHES))
+
+        async def worker() -> None:
+            for _ in remaining:
+                response = await ses.fetch(url)
+                await response.read()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(FETCH_CONCURRENCY)))
+        return time.perf_counter() - start
+
+    async def logged() -> float:
+        await ses.net_log.start_logging(path)
+        try:
+            return await round_()
+        finally:
+            await ses.net_log.stop_logging()
+
+    loop.run_until_complete(round_())  # warm the pool
+    off: list[float] = []
+    on: list[float] = []
+
+    def pair() -> None:
+        off.append(loop.run_until_complete(round_()))
+        on.append(loop.run_until_complete(logged()))
+
+    benchmark.pedantic(pair, rounds=12, iterations=1)
+    off_median, on_median = statistics.median(off), statistics.median(on)
+    benchmark.extra_info["off_requests_per_second"] = FETCHES / off_median
+    benchmark.extra_info["default_requests_per_second"] = FETCHES / on_median
+    benchmark.extra_info["overhead_percent"] = 100 * (on_median / off_median - 1)
+    loop.run_until_complete(ses.close())
+    loop.close()
+    asyncio.set_event_loop(None)

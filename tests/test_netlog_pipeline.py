@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import json
 import socket
 from collections.abc import Awaitable, Callable
@@ -38,8 +39,17 @@ def app(hits: list[int] | None = None) -> web.Application:
         hops = int(request.match_info["n"])
         raise web.HTTPFound(f"/redirect/{hops - 1}" if hops > 1 else "/plain")
 
+    async def gzipped(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(BODY), headers={"Content-Encoding": "gzip"})
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.Response(body=BODY)
+
     application = web.Application()
     application.router.add_get("/plain", plain)
+    application.router.add_get("/gzip", gzipped)
+    application.router.add_get("/slow", slow)
     application.router.add_get("/cached", cached)
     application.router.add_get("/redirect/{n}", redirect)
     return application
@@ -358,3 +368,32 @@ async def test_new_connection_seen_without_traces(
     assert "SOCKET_POOL_REUSED_AN_EXISTING_SOCKET" not in events.names(req)
     if tls:
         assert events.find("SSL_CONNECT", sock)[-1]["params"]["version"].startswith("TLS 1.")
+
+
+async def test_everything_logs_socket_bytes_before_decoding(ses: Any, serve: Serve, tmp_path: Path) -> None:
+    base = await serve(app())
+
+    async def traffic() -> None:
+        assert await (await ses.fetch(f"{base}/gzip")).bytes() == BODY
+
+    events = Events(await record(ses, tmp_path / "gzip.json", "everything", traffic))
+    [req] = events.of("URL_REQUEST")
+    [sock] = sockets_of(events, req)
+    wire = b"".join(base64.b64decode(e["params"]["bytes"]) for e in events.find("SOCKET_BYTES_RECEIVED", sock))
+    read = b"".join(base64.b64decode(e["params"]["bytes"]) for e in events.find("URL_REQUEST_JOB_FILTERED_BYTES_READ", req))
+    assert gzip.decompress(wire) == BODY and read == BODY
+
+
+async def test_timeout_ends_the_request_as_cancelled(ses: Any, serve: Serve, tmp_path: Path) -> None:
+    base = await serve(app())
+
+    async def traffic() -> None:
+        with pytest.raises(NetError) as caught:
+            await ses.fetch(f"{base}/slow", timeout=0.2)
+        assert caught.value.code == -7  # ERR_TIMED_OUT
+
+    events = Events(await record(ses, tmp_path / "timeout.json", "default", traffic))
+    [req] = events.of("URL_REQUEST")
+    assert events.find("CANCELLED", req)[0]["params"] == {"net_error": -3}
+    assert events.net_error("REQUEST_ALIVE", req) == -3
+    assert events.net_error("HTTP_TRANSACTION_READ_HEADERS", req) == -3

@@ -80,9 +80,9 @@ class _Body(CamelAliases):
         elif isinstance(body, (bytes, bytearray, memoryview)):
             self._data = bytes(body)
         elif hasattr(body, "__aiter__"):
-            self._stream = body  # type: ignore[assignment]
+            self._stream = body
         elif hasattr(body, "read"):
-            self._stream = _iterate_sync(body)  # type: ignore[arg-type]
+            self._stream = _iterate_sync(body)
         else:
             raise TypeError(
                 f"{where}: body must be bytes, str, a binary file or an async iterable of bytes, "

@@ -115,8 +115,8 @@ def build_state(session: Any, input: str | Request, init: Mapping[str, Any]) -> 
     if body is not None:
         if method in ("GET", "HEAD"):
             raise TypeError("fetch: a GET or HEAD request cannot have a body")
-        body = Request("http://body.invalid/", method="POST", body=body)
-        body = body._data if body._data is not None else body._stream
+        checked = Request("http://body.invalid/", method="POST", body=body)
+        body = checked._data if checked._data is not None else checked._stream
     state.body = body
     if "redirect" in opts:
         state.redirect_mode = _choice(opts["redirect"], _REDIRECT_MODES, "redirect")
@@ -345,10 +345,12 @@ async def _network(session: Any, state: RequestState) -> Response:
     if cache is None:
         if state.cache_mode == "only-if-cached":
             raise NetError("ERR_CACHE_MISS")
-        return await session._network_send(state)
-    if state.net_source is not None:
-        return await state.net_source.through_cache(cache, state, session._network_send)
-    return await cache.fetch(state, session._network_send)
+        response: Response = await session._network_send(state)
+    elif state.net_source is not None:
+        response = await state.net_source.through_cache(cache, state, session._network_send)
+    else:
+        response = await cache.fetch(state, session._network_send)
+    return response
 
 
 def _internal_redirect(session: Any, state: RequestState, location: str, mask: int) -> tuple[Response, str]:

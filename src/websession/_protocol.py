@@ -41,7 +41,7 @@ class ProtocolRequest(Structure):
     referrer: str = ""
     method: str = "GET"
     headers: dict[str, str] = field(default=None)
-    upload_data: list[Any] | None = field()
+    upload_data: list[Any] | None = field(default=None)
 
 
 def _check_scheme(scheme: object) -> str:
@@ -261,10 +261,11 @@ class Protocol(CamelAliases):
         body = None
         if isinstance(upload, Mapping):
             body = upload.get("data")
-        return await session.fetch(
+        response: Response = await session.fetch(
             url, method=method, body=body, referrer=spec.get("referrer") or state.referrer or None,
             bypass_custom_protocol_handlers=session is self._session,
         )
+        return response
 
 
 async def serve_file(path: Path, method: str = "GET") -> Response:

@@ -814,8 +814,11 @@ class ProxyConfig:
 
 def config_from_electron(mode: str | None, pac_script: str = "", proxy_rules: str = "",
                          proxy_bypass_rules: str = "",
-                         environ: dict[str, str] | None = None) -> ProxyConfig:
-    """Build the config Electron builds from a ``ProxyConfig`` object (``SetProxy``)."""
+                         environ: dict[str, str] | None = None, *, strict: bool = False) -> ProxyConfig:
+    """Build the config Electron builds from a ``ProxyConfig`` object (``SetProxy``).
+
+    Chromium drops rules it cannot parse; ``strict`` raises ``ValueError`` naming the first one.
+    """
     if mode is None:
         mode = "pac_script" if pac_script else "fixed_servers"
     if mode not in MODES:
@@ -831,7 +834,14 @@ def config_from_electron(mode: str | None, pac_script: str = "", proxy_rules: st
 
         return config_from_environment(dict(os.environ) if environ is None else environ)
     rules = ProxyRules.parse(proxy_rules)
+    if strict and rules.invalid:
+        raise ValueError(
+            f"setProxy: invalid proxy in proxyRules: {rules.invalid[0]!r} "
+            "(expected [scheme://]host[:port] with scheme http, https, socks4, socks5, "
+            "socks or direct)")
     rules.bypass_rules = ProxyBypassRules.parse(proxy_bypass_rules)
+    if strict and rules.bypass_rules.invalid:
+        raise ValueError(f"setProxy: invalid rule in proxyBypassRules: {rules.bypass_rules.invalid[0]!r}")
     return ProxyConfig(rules=rules)
 
 

@@ -23,11 +23,10 @@ from ._proxy_rules import (
     INVALID_MODE,
     MODES,
     WPAD_URL,
-    ProxyBypassRules,
     ProxyConfig,
     ProxyList,
-    ProxyRules,
     ProxyServer,
+    config_from_electron,
     config_from_environment,
     host_no_brackets,
     matches_implicit,
@@ -99,36 +98,16 @@ class ProxySessionMixin:
             raise SessionError(INVALID_MODE)
         if mode is None:
             mode = "pac_script" if pac_script else "fixed_servers"
-        config = self._build_config(mode, pac_script, proxy_rules, bypass)
+        try:
+            config = config_from_electron(mode, pac_script, proxy_rules, bypass, strict=True)
+        except ValueError as error:
+            raise SessionError(str(error)) from None
         state = self._proxy_state
         self._drop_engine()
         state.config = config
         state.mode = mode
         state.generation += 1
         await asyncio.sleep(0)  # Electron resolves on the next task
-
-    def _build_config(self, mode: str, pac_script: str, proxy_rules: str,
-                      bypass: str) -> ProxyConfig:
-        if mode == "direct":
-            return ProxyConfig()
-        if mode == "auto_detect":
-            return ProxyConfig(auto_detect=True)
-        if mode == "pac_script":
-            return ProxyConfig(pac_url=pac_script, pac_mandatory=True)
-        if mode == "system":
-            return config_from_environment(dict(os.environ))
-        rules = ProxyRules.parse(proxy_rules)
-        if rules.invalid:
-            raise SessionError(
-                f"setProxy: invalid proxy in proxyRules: {rules.invalid[0]!r} "
-                "(expected [scheme://]host[:port] with scheme http, https, socks4, socks5, "
-                "socks or direct)")
-        bypass_rules = ProxyBypassRules.parse(bypass)
-        if bypass_rules.invalid:
-            raise SessionError(f"setProxy: invalid rule in proxyBypassRules: "
-                               f"{bypass_rules.invalid[0]!r}")
-        rules.bypass_rules = bypass_rules
-        return ProxyConfig(rules=rules)
 
     def _drop_engine(self) -> None:
         state = self._proxy_state

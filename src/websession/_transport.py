@@ -69,22 +69,6 @@ def map_error(exc: BaseException) -> NetError:
     return NetError("ERR_FAILED", f"{type(exc).__name__}: {exc}")
 
 
-def _certificate_error(error: BaseException) -> str:
-    if isinstance(error, ssl.SSLCertVerificationError):
-        code = error.verify_code
-        if code in (10,):  # X509_V_ERR_CERT_HAS_EXPIRED
-            return "ERR_CERT_DATE_INVALID"
-        if code == 9:  # X509_V_ERR_CERT_NOT_YET_VALID
-            return "ERR_CERT_DATE_INVALID"
-        if code == 62 or "hostname mismatch" in str(error).lower():
-            return "ERR_CERT_COMMON_NAME_INVALID"
-        if code in (18, 19, 20, 21, 2):
-            return "ERR_CERT_AUTHORITY_INVALID"
-        if code == 23:
-            return "ERR_CERT_REVOKED"
-    return "ERR_CERT_INVALID"
-
-
 class Transport:
     """The session's connection pool; ``send`` performs one hop and returns a streaming Response."""
 
@@ -216,31 +200,27 @@ class _NetworkBody:
     def __aiter__(self) -> _NetworkBody:
         return self
 
-    async def __anext__(self) -> bytes:
+    async def _read(self, read: Any) -> bytes:
         raw = self._raw
         try:
-            chunk = await raw.content.readany()
+            data: bytes = await read()
         except asyncio.CancelledError:
             raw.close()
             raise
         except Exception as exc:
             raw.close()
             raise map_error(exc) from exc
+        return data
+
+    async def __anext__(self) -> bytes:
+        chunk = await self._read(self._raw.content.readany)
         if not chunk:
-            raw.release()
+            self._raw.release()
             raise StopAsyncIteration
         return chunk
 
     async def read_all(self) -> bytes:
         """Read the rest of the body in one call (the fast path of ``Response.bytes()``)."""
-        raw = self._raw
-        try:
-            data = await raw.read()
-        except asyncio.CancelledError:
-            raw.close()
-            raise
-        except Exception as exc:
-            raw.close()
-            raise map_error(exc) from exc
-        raw.release()
+        data = await self._read(self._raw.read)
+        self._raw.release()
         return data

@@ -49,9 +49,9 @@ FILTER_TYPES = frozenset((
 class UploadData(Structure):
     """One part of a request body as webRequest reports it."""
 
-    bytes: Any = field()
-    file: str | None = field()
-    blob_uuid: str | None = field(key="blobUUID")
+    bytes: Any = field(default=None)
+    file: str | None = field(default=None)
+    blob_uuid: str | None = field(key="blobUUID", default=None)
 
 
 @structure
@@ -64,17 +64,17 @@ class WebRequestDetails(Structure):
     resource_type: str = "other"
     referrer: str = ""
     timestamp: float = 0.0
-    web_contents_id: int | None = field()
-    upload_data: list[UploadData] | None = field()
-    request_headers: dict[str, str] | None = field()
-    response_headers: dict[str, list[str]] | None = field()
-    status_line: str | None = field()
-    status_code: int | None = field()
-    ip: str | None = field()
-    from_cache: bool | None = field()
-    redirect_url: str | None = field(key="redirectURL")
-    error: str | None = field()
-    frame: Any = field()
+    web_contents_id: int | None = field(default=None)
+    upload_data: list[UploadData] | None = field(default=None)
+    request_headers: dict[str, str] | None = field(default=None)
+    response_headers: dict[str, list[str]] | None = field(default=None)
+    status_line: str | None = field(default=None)
+    status_code: int | None = field(default=None)
+    ip: str | None = field(default=None)
+    from_cache: bool | None = field(default=None)
+    redirect_url: str | None = field(key="redirectURL", default=None)
+    error: str | None = field(default=None)
+    frame: Any = field(default=None)
 
 
 # _SQUEEZE[b] gathers the even bits of a byte (event e's "urls" bit 2e) into bits 0..3.
@@ -250,7 +250,8 @@ class WebRequest(CamelAliases):
         """Return the bit mask of events whose filter matches ``url`` (bit ``e`` for event ``e``)."""
         bits = self._patterns.match_mask(url) | self._always
         included = bits & ~(bits >> 1) & 0x5555
-        return (_SQUEEZE[included & 0xFF] | _SQUEEZE[included >> 8 & 0xFF] << 4) & self._present
+        mask: int = (_SQUEEZE[included & 0xFF] | _SQUEEZE[included >> 8 & 0xFF] << 4) & self._present
+        return mask
 
     def _listener(self, event: int, state: RequestState, mask: int) -> _Listener | None:
         if not mask >> event & 1:
