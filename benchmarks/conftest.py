@@ -13,6 +13,25 @@ from pathlib import Path
 import pytest
 
 
+def _warm_up(url: str, seconds: float = 1.5) -> None:
+    """Load the server and this process for a moment so the first benchmark is not the cold one."""
+    import asyncio
+
+    import aiohttp
+
+    async def run() -> None:
+        deadline = time.monotonic() + seconds
+        async with aiohttp.ClientSession() as client:
+            async def worker() -> None:
+                while time.monotonic() < deadline:
+                    async with client.get(url) as response:
+                        await response.read()
+
+            await asyncio.gather(*(worker() for _ in range(32)))
+
+    asyncio.run(run())
+
+
 @pytest.fixture(scope="session")
 def fast_server() -> Iterator[str]:
     """Start ``fast_server.py`` in a child process and yield its base URL."""
@@ -25,7 +44,9 @@ def fast_server() -> Iterator[str]:
             time.sleep(0.01)
         else:
             raise RuntimeError("the benchmark server did not start")
-        yield f"http://127.0.0.1:{port_file.read_text()}"
+        url = f"http://127.0.0.1:{port_file.read_text()}"
+        _warm_up(url)
+        yield url
     finally:
         proc.kill()
         proc.wait()

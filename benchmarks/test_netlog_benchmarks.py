@@ -1,6 +1,10 @@
 """NetLog writer: events per second of the compiled core, its twin, json/orjson per event, and
 raw writes of pre-encoded bytes (the limit). One round = one request's worth of events (16).
 
+Fetch throughput with logging off / default / everything (one group per event loop), and the
+same off/default comparison alternated round by round in one process
+(``test_fetch_logging_overhead_interleaved``: its ``extra_info`` has both rates and the overhead).
+
 Run: ``python -m pytest benchmarks/test_netlog_benchmarks.py --benchmark-only
 --benchmark-columns=median,ops``.
 """

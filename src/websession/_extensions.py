@@ -111,7 +111,7 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 
 class _LoadError(Exception):
-    pass
+    """A manifest problem that stops loading; the message is Chromium's."""
 
 
 def _read_json(path: Path, what: str) -> Any:

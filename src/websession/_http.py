@@ -111,7 +111,7 @@ class _Body(CamelAliases):
         assert self._stream is not None
         async for chunk in self._stream:
             if chunk:
-                yield bytes(chunk)
+                yield chunk if type(chunk) is bytes else bytes(chunk)
 
     async def bytes(self) -> bytes:
         """Read the whole body."""
@@ -194,7 +194,7 @@ class Response(_Body):
         self.url_chain: list[str] = []
         self.type = "default"
         self.from_cache = False
-        self.remote_address: str | None = None
+        self._remote: Any = None
         self._release: Any = None
         self._init_body(body, "Response")
 
@@ -205,6 +205,23 @@ class Response(_Body):
         response.type = "error"
         response.status = 0
         return response
+
+    @property
+    def remote_address(self) -> str | None:
+        """The IP address of the server that answered (``None`` when not from the network)."""
+        remote = self._remote
+        if remote is None or type(remote) is str:
+            return remote
+        # A network response keeps its connection's protocol; the peer is read on demand.
+        transport = getattr(getattr(remote, "_protocol", None), "transport", None)
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        address = str(peer[0]) if peer else None
+        self._remote = address
+        return address
+
+    @remote_address.setter
+    def remote_address(self, value: str | None) -> None:
+        self._remote = value
 
     @property
     def ok(self) -> bool:

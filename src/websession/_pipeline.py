@@ -9,6 +9,7 @@ order (DESIGN.md, "The request lifecycle").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 import zlib
@@ -17,14 +18,14 @@ from typing import Any
 
 import yarl
 
+from . import _netlog_pipeline as netlog
+from ._auth import remember_url_credentials
+from ._cache_policy import apply_mode_headers
 from ._errors import NetError, SessionError
 from ._http import NULL_BODY_STATUSES, Request, RequestState, Response, make_headers
-from ._cache_policy import apply_mode_headers
 from ._naming import snake_case
-from . import _netlog_pipeline as netlog
 from ._net_log import recorder_for
 from ._protocol import file_url_to_path, serve_file
-from ._auth import remember_url_credentials
 
 MAX_REDIRECTS = 20
 _REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
@@ -46,8 +47,22 @@ CACHE_MODES = ("default", "no-store", "reload", "no-cache", "force-cache", "only
 # -- arguments -------------------------------------------------------------------------------
 
 
+_canonical: dict[str, tuple[str, str]] = {}
+_CANONICAL_CACHE_SIZE = 4096
+
+
 def canonical_url(url: str) -> tuple[str, str]:
     """Return ``(url, scheme)`` canonicalised as Chromium's GURL does for the scheme's kind."""
+    found = _canonical.get(url)
+    if found is None:
+        found = _canonicalise(url)
+        if len(_canonical) >= _CANONICAL_CACHE_SIZE:
+            _canonical.clear()
+        _canonical[url] = found
+    return found
+
+
+def _canonicalise(url: str) -> tuple[str, str]:
     match = _SCHEME.match(url)
     if match is None:
         raise TypeError(f"fetch: invalid URL {url!r}: no scheme")
@@ -59,11 +74,13 @@ def canonical_url(url: str) -> tuple[str, str]:
             raise TypeError(f"fetch: invalid URL {url!r}: {exc}") from None
         if not parsed.host:
             raise TypeError(f"fetch: invalid URL {url!r}: no host")
-        if parsed.user is not None or parsed.password is not None:
+        if "@" in url and (parsed.user is not None or parsed.password is not None):
             parsed = parsed.with_user(None)
         if not parsed.raw_path:
             parsed = parsed.with_path("/")
-        return str(parsed.with_fragment(None)), scheme
+        if "#" in url:
+            parsed = parsed.with_fragment(None)
+        return str(parsed), scheme
     if scheme == "file":
         return url.split("#", 1)[0], scheme
     return url, scheme
@@ -109,7 +126,14 @@ def build_state(session: Any, input: str | Request, init: Mapping[str, Any]) -> 
         method = m.upper() if m.upper() in ("DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT") else m
     state = RequestState(session._next_request_id(), session, method, url)
     state.timestamp = time.time() * 1000.0
-    state.headers = make_headers(opts["headers"] if "headers" in opts else headers, "fetch: headers")
+    given = opts["headers"] if "headers" in opts else headers
+    if given is None:
+        state.headers = session._default_headers.copy()
+    else:
+        state.headers = make_headers(given, "fetch: headers")
+        for name, value in session._default_headers.items():
+            if name not in state.headers:
+                state.headers[name] = value
     if "body" in opts:
         body = opts["body"]
     if body is not None:
@@ -187,10 +211,8 @@ async def _guarded(session: Any, state: RequestState) -> Response:
             response._stream = _guard_body(response._stream, state) if response._stream is not None else None
         return response
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
-    except BaseException:
-        pass
     error = NetError("ERR_ABORTED") if watcher is not None and watcher in done else NetError("ERR_TIMED_OUT")
     _report_error(session, state, error)
     raise error
@@ -240,6 +262,10 @@ async def _run(session: Any, state: RequestState) -> Response:
             state.net_source.failed(error)
         _report_error(session, state, error)
         raise
+    except SessionError:
+        if state.net_source is not None:
+            state.net_source.failed(NetError("ERR_FAILED"))
+        raise
     except asyncio.CancelledError:
         if state.net_source is not None:
             state.net_source.failed(NetError("ERR_ABORTED"))
@@ -274,12 +300,6 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
                 entry = None
 
     headers = state.headers
-    if "user-agent" not in headers:
-        headers["User-Agent"] = session._user_agent
-    if "accept-language" not in headers and session._accept_languages:
-        headers["Accept-Language"] = session._accept_languages
-    if "accept" not in headers:
-        headers["Accept"] = "*/*"
     network = entry is None and scheme in _HTTP_SCHEMES
     use_cookies = (scheme in _HTTP_SCHEMES) and (
         state.credentials == "include" or (state.credentials == "same-origin" and not state.has_origin)
@@ -290,7 +310,8 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
         if cookie:
             headers["Cookie"] = cookie
     if network:
-        apply_mode_headers(state.cache_mode, headers)
+        if state.cache_mode != "default":
+            apply_mode_headers(state.cache_mode, headers)
         if "accept-encoding" not in headers:
             headers["Accept-Encoding"] = _ACCEPT_ENCODING
         if state.referrer and "referer" not in headers:
@@ -307,7 +328,15 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
     if entry is not None:
         response = await session._protocol.respond(entry, state)
     elif network:
-        response = await _network(session, state)
+        cache = session._http_cache if session._cache_enabled else None
+        if cache is None:
+            if state.cache_mode == "only-if-cached":
+                raise NetError("ERR_CACHE_MISS")
+            response = await session._network_send(state)
+        elif nl is not None:
+            response = await nl.through_cache(cache, state, session._network_send)
+        else:
+            response = await cache.fetch(state, session._network_send)
     elif scheme == "file":
         response = await serve_file(file_url_to_path(state.url), state.method)
     elif scheme == "blob":
@@ -316,7 +345,8 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
     else:
         raise NetError("ERR_UNKNOWN_URL_SCHEME")
     response.url = state.url
-    state.ip = response.remote_address
+    if mask or nl is not None:
+        state.ip = response.remote_address
     state.from_cache = response.from_cache
 
     if mask:
@@ -338,19 +368,6 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
             return _follow(session, state, response, location, mask)
 
     return _finish(session, state, response, mask), None
-
-
-async def _network(session: Any, state: RequestState) -> Response:
-    cache = session._http_cache if session._cache_enabled else None
-    if cache is None:
-        if state.cache_mode == "only-if-cached":
-            raise NetError("ERR_CACHE_MISS")
-        response: Response = await session._network_send(state)
-    elif state.net_source is not None:
-        response = await state.net_source.through_cache(cache, state, session._network_send)
-    else:
-        response = await cache.fetch(state, session._network_send)
-    return response
 
 
 def _internal_redirect(session: Any, state: RequestState, location: str, mask: int) -> tuple[Response, str]:

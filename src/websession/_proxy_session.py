@@ -75,6 +75,7 @@ class ProxySessionMixin:
     def _setup_proxy(self) -> None:
         self._host_resolver = HostResolver()
         self._proxy_state = ProxyState()
+        self._proxy_direct = True
         transport = getattr(self, "_transport", None)
         if transport is not None:
             transport.resolver = self._host_resolver
@@ -105,6 +106,7 @@ class ProxySessionMixin:
         state = self._proxy_state
         self._drop_engine()
         state.config = config
+        self._proxy_direct = self._always_direct()
         state.mode = mode
         state.generation += 1
         await asyncio.sleep(0)  # Electron resolves on the next task
@@ -124,6 +126,7 @@ class ProxySessionMixin:
         state = self._proxy_state
         if state.mode == "system":
             state.config = config_from_environment(dict(os.environ))
+            self._proxy_direct = self._always_direct()
         self._drop_engine()
         if state.config.has_automatic_settings:
             await self._ensure_pac()
@@ -204,6 +207,11 @@ class ProxySessionMixin:
                 raise NetError("ERR_MANDATORY_PROXY_CONFIGURATION_FAILED") from None
             return direct
         return ProxyList.from_pac_string(result.result)
+
+    def _always_direct(self) -> bool:
+        """Tell whether every request goes direct (no rules, no PAC): the transport's fast path."""
+        config = self._proxy_state.config
+        return not config.has_automatic_settings and config.rules.empty
 
     async def proxy_servers_for(self, url: str) -> list[ProxyServer]:
         """Return the proxies to try for ``url``, bad ones last (DIRECT is a ProxyServer too)."""

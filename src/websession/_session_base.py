@@ -11,11 +11,12 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from multidict import CIMultiDict
+
+from . import __version__, _pipeline
 from ._events import EventEmitter
 from ._http import Request, Response
 from ._paths import FolderLock
-from . import _pipeline
 
 CHROME_VERSION = "153.0.0.0"
 _CONSTRUCT = object()
@@ -72,6 +73,7 @@ class SessionBase(EventEmitter):
         self._cache_enabled: bool = bool(cache)
         self._user_agent = default_user_agent()
         self._accept_languages = accept_language_header("en-US,en")
+        self._default_headers = self._make_default_headers()
         self._closed = False
         self._web_request: Any = None
         self._protocol: Any = None
@@ -113,6 +115,15 @@ class SessionBase(EventEmitter):
         self._user_agent = user_agent
         if accept_languages is not None:
             self._accept_languages = accept_language_header(accept_languages)
+        self._default_headers = self._make_default_headers()
+
+    def _make_default_headers(self) -> CIMultiDict[str]:
+        """Return the headers every request starts with: user agent, languages, ``Accept``."""
+        headers: CIMultiDict[str] = CIMultiDict(((("User-Agent", self._user_agent),)))
+        if self._accept_languages:
+            headers["Accept-Language"] = self._accept_languages
+        headers["Accept"] = "*/*"
+        return headers
 
     def get_user_agent(self) -> str:
         """Return the user agent sent with every request."""

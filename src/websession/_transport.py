@@ -17,7 +17,6 @@ from ._tls import SessionConnector, certificate_error_name, ssl_error_name
 
 # aiohttp must not add headers of its own: the pipeline decides every header it sends.
 _SKIP_AUTO_HEADERS = frozenset(("Accept", "Accept-Encoding", "User-Agent", "Content-Type"))
-_READ_SIZE = 2**16
 
 
 def _oserror_code(exc: BaseException) -> str:
@@ -69,12 +68,26 @@ def map_error(exc: BaseException) -> NetError:
     return NetError("ERR_FAILED", f"{type(exc).__name__}: {exc}")
 
 
+_default_context: ssl.SSLContext | None = None
+
+
+def default_ssl_context() -> ssl.SSLContext:
+    """Return the process's default client context (loading the system trust store takes ~15 ms).
+
+    Shared by every session: nothing mutates it; TLS policy builds contexts of its own.
+    """
+    global _default_context
+    if _default_context is None:
+        _default_context = ssl.create_default_context()
+    return _default_context
+
+
 class Transport:
     """The session's connection pool; ``send`` performs one hop and returns a streaming Response."""
 
     def __init__(self, session: Any) -> None:
         self.session = session
-        self.ssl_context: ssl.SSLContext = ssl.create_default_context()
+        self.ssl_context: ssl.SSLContext = default_ssl_context()
         self.resolver: Any = None
         self.limit = 256
         self._client: aiohttp.ClientSession | None = None
@@ -114,8 +127,9 @@ class Transport:
             extra = state.net_source.sending(client, extra)
         body = state.body
         try:
-            proxies_for = getattr(self.session, "proxy_servers_for", None)
-            proxies = await proxies_for(state.url) if proxies_for is not None else None
+            proxies = None
+            if not getattr(self.session, "_proxy_direct", True):
+                proxies = await self.session.proxy_servers_for(state.url)
             if proxies is None or (len(proxies) == 1 and proxies[0].is_direct):
                 raw = await client._request(
                     state.method,
@@ -149,7 +163,7 @@ class Transport:
         response.from_cache = False
         response._used = False
         response._data = None
-        response.remote_address = _peer_ip(raw)
+        response._remote = raw
         if state.net_source is not None:
             state.net_source.received(raw)
         if state.method == "HEAD" or raw.status in (204, 304) or 100 <= raw.status < 200:
@@ -176,17 +190,6 @@ class Transport:
 
     async def close(self) -> None:
         await self.close_all()
-
-
-def _peer_ip(raw: aiohttp.ClientResponse) -> str | None:
-    # The connection may already be back in the pool when the whole body came with the
-    # headers, so ask the protocol, which outlives the lease.
-    protocol = getattr(raw, "_protocol", None)
-    transport = getattr(protocol, "transport", None)
-    if transport is None:
-        return None
-    peer = transport.get_extra_info("peername")
-    return str(peer[0]) if peer else None
 
 
 class _NetworkBody:
