@@ -258,3 +258,36 @@ def test_loopback_fetch(benchmark: Any, origin_and_proxy: tuple[str, int], route
     benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=15, warmup_rounds=1)
     loop.run_until_complete(client.close())
     loop.close()
+
+
+# -- what proxying costs the client ----------------------------------------------------------
+# The uvloop server of ``fast_server`` answers absolute-form requests too, so pointing the
+# session's proxy rules at it measures the client's own proxying work (proxy resolution,
+# absolute-form requests, the proxy connection pool) without a proxy process's hop. The pproxy
+# rows above show what a real userspace proxy adds on top.
+
+SEQUENTIAL = 500
+
+
+@pytest.mark.parametrize("route", ["direct", "proxy"])
+def test_session_fetch_through_proxy_rules(benchmark: Any, fast_server: str, route: str) -> None:
+    from websession import session
+
+    loop = asyncio.new_event_loop()
+    ses = session.from_partition(f"proxy-bench-{route}", cache=False)
+    if route == "proxy":
+        port = fast_server.rsplit(":", 1)[1]
+        loop.run_until_complete(ses.set_proxy(proxy_rules=f"http://127.0.0.1:{port}",
+                                              proxy_bypass_rules="<-loopback>"))
+        assert loop.run_until_complete(ses.resolve_proxy(fast_server)) == f"PROXY 127.0.0.1:{port}"
+
+    async def run() -> None:
+        for _ in range(SEQUENTIAL):
+            response = await ses.fetch(fast_server + "/")
+            await response.read()
+
+    loop.run_until_complete(run())
+    benchmark.group = f"session fetch: {SEQUENTIAL} sequential GETs, direct vs proxied"
+    benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=9, warmup_rounds=1)
+    loop.run_until_complete(ses.close())
+    loop.close()

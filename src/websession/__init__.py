@@ -26,13 +26,13 @@ from ._net_log import NetLog, net_log  # noqa: E402
 from ._paths import get_user_data_path, set_user_data_path  # noqa: E402
 from ._session import Session, app  # noqa: E402
 from ._web_request import UploadData, WebRequestDetails  # noqa: E402
-from . import net, session  # noqa: E402
+from . import net, protocol, session  # noqa: E402
 
 __all__ = [
     "AuthInfo", "Certificate", "CertificatePrincipal", "CertificateVerifyRequest", "ClearDataError",
     "Cookie", "Cookies", "DeviceLibraryError", "DownloadItem", "Event", "EventEmitter", "Extension",
     "HIDDevice", "NetError", "NetLog", "NotFoundError", "ProtocolRequest", "Request", "ResolvedHost",
     "Response", "SerialPort", "Session", "SessionError", "USBDevice", "UploadData",
-    "WebRequestDetails", "__version__", "app", "get_user_data_path", "net", "net_log", "session",
+    "WebRequestDetails", "__version__", "app", "get_user_data_path", "net", "net_log", "protocol", "session",
     "set_user_data_path",
 ]

@@ -62,6 +62,11 @@ def canonical_url(url: str) -> tuple[str, str]:
     return found
 
 
+def clear_canonical_cache() -> None:
+    """Forget canonicalised URLs (a scheme became standard)."""
+    _canonical.clear()
+
+
 def _canonicalise(url: str) -> tuple[str, str]:
     match = _SCHEME.match(url)
     if match is None:
@@ -80,7 +85,15 @@ def _canonicalise(url: str) -> tuple[str, str]:
             parsed = parsed.with_path("/")
         if "#" in url:
             parsed = parsed.with_fragment(None)
-        return str(parsed), scheme
+        text = str(parsed)
+        if scheme not in _HTTP_SCHEMES:
+            # yarl leaves the implied "/" out for schemes it does not know; GURL writes it.
+            start = len(scheme) + 3
+            ends = [i for i in (text.find("?", start), text.find("#", start)) if i >= 0]
+            end = min(ends) if ends else len(text)
+            if "/" not in text[start:end]:
+                text = text[:end] + "/" + text[end:]
+        return text, scheme
     if scheme == "file":
         return url.split("#", 1)[0], scheme
     return url, scheme
