@@ -200,7 +200,16 @@ class CookieJar:
         if self._backend is not None:
             self._core.load(self._backend.load())
             atexit.register(_flush_at_exit, weakref.ref(self))
-        self._core.recording = self._backend is not None
+        self._set_recording(self._backend is not None)
+
+    def _set_recording(self, recording: bool) -> None:
+        # Nothing observes or persists changes: requests call the compiled store directly,
+        # skipping this wrapper (the Cookie header is the hottest call a crawler makes).
+        self._core.recording = recording
+        if recording:
+            self.__dict__.pop("cookie_header", None)
+        else:
+            self.__dict__["cookie_header"] = self._core.cookie_header
 
     @property
     def backend(self) -> CookieBackend | None:
@@ -302,13 +311,13 @@ class CookieJar:
     def add_observer(self, observer: Observer) -> None:
         """Call ``observer(record, cause)`` for every change (cause: index in ``CAUSES``)."""
         self._observers.append(observer)
-        self._core.recording = True
+        self._set_recording(True)
 
     def remove_observer(self, observer: Observer) -> None:
         """Stop calling ``observer``."""
         if observer in self._observers:
             self._observers.remove(observer)
-        self._core.recording = bool(self._observers) or self._backend is not None
+        self._set_recording(bool(self._observers) or self._backend is not None)
 
     def _dispatch(self) -> None:
         if not self._core.recording:
@@ -334,5 +343,5 @@ class CookieJar:
         """Flush and close the persistent store; the jar stays usable in memory."""
         if self._backend is not None:
             backend, self._backend = self._backend, None
-            self._core.recording = bool(self._observers)
+            self._set_recording(bool(self._observers))
             backend.close()
