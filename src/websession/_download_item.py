@@ -33,6 +33,8 @@ INTERRUPTED = "interrupted"
 DESTROYED_MESSAGE = "DownloadItem used after being destroyed"
 MAX_AUTO_RESUME_ATTEMPTS = 5  # DownloadItemImpl::kMaxAutoResumeAttempts
 WRITE_BATCH = 1 << 20
+# A batch written on the event loop that takes longer sends the next ones to a thread.
+INLINE_WRITE_SECONDS = 0.004
 
 # Resume modes (components/download/public/common/resume_mode.h).
 INVALID = "INVALID"
@@ -176,7 +178,9 @@ def _mime_type(content_type: str) -> str:
     return essence if "/" in essence and essence != "*/*" else ""
 
 
-def _pwrite_all(fd: int, buffers: list[bytes], offset: int) -> None:
+def _pwrite_all(fd: int, buffers: list[bytes], offset: int) -> float:
+    """Write every buffer at ``offset``; return the seconds the writes took."""
+    started = time.perf_counter()
     views = [memoryview(b) for b in buffers]
     while views:
         written = os.pwritev(fd, views[:1024], offset)
@@ -186,17 +190,25 @@ def _pwrite_all(fd: int, buffers: list[bytes], offset: int) -> None:
             views.pop(0)
         if views and written:
             views[0] = views[0][written:]
+    return time.perf_counter() - started
 
 
 class _Sink:
-    """The intermediate file: batched writes in a worker thread, at most one in flight."""
+    """The intermediate file, written in batches.
+
+    A batch the page cache absorbs at once (the usual case) is written on the event loop: handing
+    it to a thread costs more than the copy itself. Once a write stalls (the disk falls behind and
+    the kernel throttles writers), batches go to a worker thread, at most one in flight, until a
+    write is quick again.
+    """
 
     def __init__(self, fd: int, position: int) -> None:
         self.fd = fd
         self.position = position
         self._buffers: list[bytes] = []
         self._pending = 0
-        self._inflight: asyncio.Future[None] | None = None
+        self._inflight: asyncio.Future[float] | None = None
+        self._inline = True
 
     async def write(self, chunk: bytes) -> None:
         self._buffers.append(chunk)
@@ -207,13 +219,16 @@ class _Sink:
     async def _submit(self) -> None:
         if self._inflight is not None:
             inflight, self._inflight = self._inflight, None
-            await inflight
+            self._inline = await inflight < INLINE_WRITE_SECONDS / 2
         if not self._buffers:
             return
         buffers, self._buffers = self._buffers, []
         size, self._pending = self._pending, 0
-        loop = asyncio.get_running_loop()
-        self._inflight = loop.run_in_executor(_executor(), _pwrite_all, self.fd, buffers, self.position)
+        if self._inline:
+            self._inline = _pwrite_all(self.fd, buffers, self.position) < INLINE_WRITE_SECONDS
+        else:
+            loop = asyncio.get_running_loop()
+            self._inflight = loop.run_in_executor(_executor(), _pwrite_all, self.fd, buffers, self.position)
         self.position += size
 
     async def flush(self) -> None:
@@ -916,7 +931,10 @@ def _open_intermediate(temp: Path, offset: int) -> int:
     flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(temp, flags, 0o666)
     try:
-        os.ftruncate(fd, offset)
+        # ext4's auto_da_alloc (Documentation/admin-guide/ext4.rst) flushes a file truncated to
+        # zero when it is closed; a new, empty file is left alone so closing it does not wait.
+        if os.fstat(fd).st_size != offset:
+            os.ftruncate(fd, offset)
     except OSError:
         os.close(fd)
         raise
