@@ -13,17 +13,32 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject
 from libc.math cimport floor, isfinite
 from libc.string cimport memcpy
+from libc.stdio cimport snprintf
 
-from websession._netlog_py import MAX_DEPTH, fix_surrogates, float_json
+from websession._netlog_py import MAX_DEPTH, elide_header_value, fix_surrogates, float_json
 
 import base64
+
+cdef extern from "strings.h":
+    int strncasecmp(const char* a, const char* b, size_t n)
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
     long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
     int PyUnicode_Compare(object a, object b) except? -1
+    bint PyUnicode_IS_ASCII(object s)
 
 cdef long long _SAFE_INTEGER = 1LL << 53
+
+from websession._netlog_constants import EVENT_TYPES as _EVENT_TYPES
+
+cdef long long _REUSED = _EVENT_TYPES["SOCKET_POOL_REUSED_AN_EXISTING_SOCKET"]
+cdef long long _BOUND = _EVENT_TYPES["SOCKET_POOL_BOUND_TO_SOCKET"]
+cdef long long _SOCKET_IN_USE = _EVENT_TYPES["SOCKET_IN_USE"]
+cdef long long _SEND_REQUEST = _EVENT_TYPES["HTTP_TRANSACTION_SEND_REQUEST"]
+cdef long long _SEND_HEADERS = _EVENT_TYPES["HTTP_TRANSACTION_SEND_REQUEST_HEADERS"]
+cdef long long _READ_HEADERS = _EVENT_TYPES["HTTP_TRANSACTION_READ_HEADERS"]
+cdef long long _RESPONSE_HEADERS = _EVENT_TYPES["HTTP_TRANSACTION_READ_RESPONSE_HEADERS"]
 
 # Per byte: 0 copy as is, 1 escape, 2 maybe U+2028/U+2029 (lead byte 0xE2).
 cdef unsigned char _CLASS[256]
@@ -103,6 +118,12 @@ cdef class _Buffer:
         return self.put(tmp + pos, 24 - pos)
 
     cdef int put_string(self, object text) except -1:
+        self.put_char(b'"')
+        self.put_chars(text)
+        return self.put_char(b'"')
+
+    cdef int put_chars(self, object text) except -1:
+        """Put the escaped UTF-8 of ``text`` without quotes."""
         cdef Py_ssize_t n, i, run
         cdef const unsigned char* s
         cdef unsigned char c, cls
@@ -111,9 +132,7 @@ cdef class _Buffer:
         except UnicodeEncodeError:
             text = fix_surrogates(text)
             s = <const unsigned char*>PyUnicode_AsUTF8AndSize(text, &n)
-        self.grow(n + 2)
-        self.data[self.length] = b'"'
-        self.length += 1
+        self.grow(n + 1)
         run = 0
         i = 0
         while i < n:
@@ -155,8 +174,49 @@ cdef class _Buffer:
             run = i
         if n > run:
             self.put(<const char*>s + run, n - run)
-        self.put_char(b'"')
         return 0
+
+    cdef int put_header(self, object name, object value, int mode) except -1:
+        """Put ``"name: value"`` with the value elided as ``elide_header_value`` does."""
+        cdef Py_ssize_t n, vn
+        cdef const char* s
+        cdef int kind = 0
+        cdef char tmp[48]
+        cdef int written
+        if type(name) is not str and not isinstance(name, str):
+            raise TypeError(f"NetLog header names must be str, not {type(name).__name__}")
+        if type(value) is not str and not isinstance(value, str):
+            raise TypeError(f"NetLog header values must be str, not {type(value).__name__}")
+        if mode < 1:
+            if not PyUnicode_IS_ASCII(name):  # leave Unicode case folding to Python
+                value = elide_header_value(mode, name, value)
+            else:
+                s = PyUnicode_AsUTF8AndSize(name, &n)
+                # net/http/http_log_util.cc: 1 strips the value, 2 may strip a challenge's token
+                if n == 6 and strncasecmp(s, "cookie", 6) == 0:
+                    kind = 1
+                elif n == 10 and strncasecmp(s, "set-cookie", 10) == 0:
+                    kind = 1
+                elif n == 11 and strncasecmp(s, "set-cookie2", 11) == 0:
+                    kind = 1
+                elif n == 13 and strncasecmp(s, "authorization", 13) == 0:
+                    kind = 1
+                elif n == 19 and strncasecmp(s, "proxy-authorization", 19) == 0:
+                    kind = 1
+                elif n == 16 and strncasecmp(s, "www-authenticate", 16) == 0:
+                    value = elide_header_value(mode, name, value)
+                elif n == 18 and strncasecmp(s, "proxy-authenticate", 18) == 0:
+                    value = elide_header_value(mode, name, value)
+        self.put_char(b'"')
+        self.put_chars(name)
+        self.put(b": ", 2)
+        if kind == 1:
+            vn = len((<str>value).encode("utf-8", "surrogatepass"))
+            written = snprintf(tmp, 48, b"[%lld bytes were stripped]", <long long>vn)
+            self.put(tmp, written)
+        else:
+            self.put_chars(value)
+        return self.put_char(b'"')
 
     cdef int put_ascii(self, str text) except -1:
         cdef Py_ssize_t n
@@ -279,6 +339,78 @@ cdef class _Buffer:
             raise
         return 0
 
+    cdef int put_tail(self, long long time, long long source_id, long long source_type,
+                      long long source_start, long long event_type, long long phase) except -1:
+        """Put ``"phase":...}`` and the line's ``,\n`` (everything after the params)."""
+        self.put(b'"phase":', 8)
+        self.put_int(phase)
+        self.put(b',"source":{"id":', 16)
+        self.put_int(source_id)
+        self.put(b',"start_time":"', 15)
+        self.put_int(source_start)
+        self.put(b'","type":', 9)
+        self.put_int(source_type)
+        self.put(b'},"time":"', 10)
+        self.put_int(time)
+        self.put(b'","type":', 9)
+        self.put_int(event_type)
+        return self.put(b'},\n', 3)
+
+    cdef int put_plain(self, long long time, long long source_id, long long source_type,
+                       long long source_start, long long event_type, long long phase) except -1:
+        self.put_char(b'{')
+        return self.put_tail(time, source_id, source_type, source_start, event_type, phase)
+
+    cdef int put_dependency(self, long long time, long long source_id, long long source_type,
+                            long long source_start, long long event_type, long long phase,
+                            long long dep_id, long long dep_type) except -1:
+        self.put(b'{"params":{"source_dependency":{"id":', 37)
+        self.put_int(dep_id)
+        self.put(b',"type":', 8)
+        self.put_int(dep_type)
+        self.put(b'}},', 3)
+        return self.put_tail(time, source_id, source_type, source_start, event_type, phase)
+
+    cdef int put_headers_event(self, long long time, long long source_id, long long source_type,
+                               long long source_start, long long event_type, long long phase,
+                               int mode, object first, object headers, object line) except -1:
+        cdef Py_ssize_t start = self.length
+        cdef bint comma = False
+        try:
+            for text in (first, line):
+                if text is not None and not isinstance(text, str):
+                    raise TypeError(f"NetLog params cannot hold a {type(text).__name__}")
+            self.put(b'{"params":{"headers":[', 22)
+            if first is not None:
+                self.put_string(first)
+                comma = True
+            for name, value in headers:
+                if comma:
+                    self.put_char(b',')
+                comma = True
+                self.put_header(name, value, mode)
+            self.put_char(b']')
+            if line is not None:
+                self.put(b',"line":', 8)
+                self.put_string(line)
+            self.put(b'},"phase":', 10)
+            self.put_int(phase)
+            self.put(b',"source":{"id":', 16)
+            self.put_int(source_id)
+            self.put(b',"start_time":"', 15)
+            self.put_int(source_start)
+            self.put(b'","type":', 9)
+            self.put_int(source_type)
+            self.put(b'},"time":"', 10)
+            self.put_int(time)
+            self.put(b'","type":', 9)
+            self.put_int(event_type)
+            self.put_char(b'}')
+        except BaseException:
+            self.length = start
+            raise
+        return 0
+
     cdef bytes take(self):
         cdef bytes out = PyBytes_FromStringAndSize(self.data, self.length)
         self.length = 0
@@ -324,6 +456,72 @@ cdef class Writer:
         buffer.put_event(time, source_id, source_type, source_start, event_type, phase, params)
         buffer.put(b",\n", 2)
         self.events += 1
+        if buffer.length >= self.chunk_size:
+            self.flush()
+
+    def add_headers(self, long long time, long long source_id, long long source_type,
+                    long long source_start, long long event_type, long long phase, int mode,
+                    first, headers, line=None):
+        """Buffer a headers event with ``headers_params(mode, first, headers, line)`` as its
+        params (see ``_netlog_py``), formatted straight from the ``(name, value)`` pairs."""
+        cdef _Buffer buffer = self._buffer
+        buffer.put_headers_event(time, source_id, source_type, source_start, event_type, phase,
+                                 mode, first, headers, line)
+        buffer.put(b",\n", 2)
+        self.events += 1
+        if buffer.length >= self.chunk_size:
+            self.flush()
+
+    def add_exchange(self, long long sent_at, long long time, long long source_id,
+                     long long source_type, long long source_start, object socket, int mode,
+                     object line, object request_headers, object status_line,
+                     object response_headers):
+        """Buffer the events of one request/response exchange on a connection (see
+        ``_netlog_py.Writer.add_exchange``); a failing exchange leaves nothing behind."""
+        cdef _Buffer buffer = self._buffer
+        cdef Py_ssize_t start = buffer.length
+        cdef long long sock_id = 0, sock_type = 0, sock_start = 0
+        cdef Py_ssize_t count = 6
+        if socket is not None:
+            sock_id, sock_type, sock_start = socket
+        try:
+            if socket is not None:
+                count = 9
+                buffer.put_plain(sent_at, source_id, source_type, source_start, _REUSED, 0)
+                buffer.put_dependency(sent_at, source_id, source_type, source_start, _BOUND, 0,
+                                      sock_id, sock_type)
+                buffer.put_dependency(sent_at, sock_id, sock_type, sock_start, _SOCKET_IN_USE, 1,
+                                      source_id, source_type)
+            buffer.put_plain(sent_at, source_id, source_type, source_start, _SEND_REQUEST, 1)
+            buffer.put_headers_event(sent_at, source_id, source_type, source_start, _SEND_HEADERS,
+                                     0, mode, None, request_headers, line)
+            buffer.put(b",\n", 2)
+            buffer.put_plain(sent_at, source_id, source_type, source_start, _SEND_REQUEST, 2)
+            buffer.put_plain(sent_at, source_id, source_type, source_start, _READ_HEADERS, 1)
+            buffer.put_headers_event(time, source_id, source_type, source_start, _RESPONSE_HEADERS,
+                                     0, mode, status_line, response_headers, None)
+            buffer.put(b",\n", 2)
+            buffer.put_plain(time, source_id, source_type, source_start, _READ_HEADERS, 2)
+        except BaseException:
+            buffer.length = start
+            raise
+        self.events += count
+        if buffer.length >= self.chunk_size:
+            self.flush()
+
+    def add_plain(self, long long time, long long source_id, long long source_type,
+                  long long source_start, tuple events):
+        """Buffer events without params: ``events`` holds ``(event_type, phase)`` pairs."""
+        cdef _Buffer buffer = self._buffer
+        cdef Py_ssize_t start = buffer.length
+        cdef long long event_type, phase
+        try:
+            for event_type, phase in events:
+                buffer.put_plain(time, source_id, source_type, source_start, event_type, phase)
+        except BaseException:
+            buffer.length = start
+            raise
+        self.events += len(events)
         if buffer.length >= self.chunk_size:
             self.flush()
 

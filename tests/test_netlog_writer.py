@@ -284,3 +284,113 @@ def test_write_queue_is_capped_dropping_the_oldest(tmp_path: Path) -> None:
     sink.close(None)
     kept = [e["n"] for e in json.loads((tmp_path / "q.json").read_bytes())["events"]]
     assert kept[-1] == 49 and kept == list(range(kept[0], 50))
+
+
+# -- headers events (formatted from (name, value) pairs by the writer) ------------------------
+
+_HEADER_NAMES = st.sampled_from([
+    "Cookie", "cookie", "SET-COOKIE", "Set-Cookie2", "Authorization", "proxy-authorization",
+    "WWW-Authenticate", "Proxy-Authenticate", "Host", "Accept", "set-coo\u212aie", "X-\u00e9",
+]) | st.text(max_size=12)
+_HEADER_VALUES = st.sampled_from([
+    "a=b", "Negotiate abc", "NTLM  tok ", "Basic realm=\"x\"", "Digest a", "Negotiate a, b", "",
+]) | st.text(max_size=20)
+_HEADERS = st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=8)
+
+
+def _headers_event(core: Any, mode: int, first: Any, headers: Any, line: Any) -> bytes:
+    sink = Collect()
+    writer = core.Writer(sink, 1 << 16)
+    writer.add_headers(5, 7, 1, 3, EVENT_TYPES["HTTP_TRANSACTION_READ_RESPONSE_HEADERS"], 0, mode,
+                       first, headers, line)
+    writer.flush()
+    return b"".join(sink.chunks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2), st.none() | st.text(max_size=12), _HEADERS, st.none() | st.text(max_size=12))
+def test_twins_write_identical_headers_events(mode: int, first: Any, headers: Any, line: Any) -> None:
+    compiled = _headers_event(C, mode, first, headers, line)
+    assert compiled == _headers_event(PY, mode, first, headers, line)
+    # The same bytes as the event written with the params dict Chrome's NetLogParams build.
+    expected = PY.headers_params(mode, first, headers, line)
+    assert compiled == PY.encode_event(5, 7, 1, 3, EVENT_TYPES["HTTP_TRANSACTION_READ_RESPONSE_HEADERS"],
+                                       0, expected) + b",\n"
+
+
+def test_headers_events_strip_credentials_in_default_mode(implementation: str) -> None:
+    core = load_core("netlog", implementation)
+    headers = [("Cookie", "a=secret"), ("Set-Cookie", "b=s\u00e9"), ("Host", "h"),
+               ("WWW-Authenticate", "Negotiate tok"), ("authorization", "Basic xyz")]
+    event = json.loads(_headers_event(core, 0, "HTTP/1.1 200 OK", headers, "GET / HTTP/1.1\r\n")[:-2])
+    assert event["params"] == {
+        "headers": ["HTTP/1.1 200 OK", "Cookie: [8 bytes were stripped]",
+                    "Set-Cookie: [5 bytes were stripped]", "Host: h",
+                    "WWW-Authenticate: Negotiate [3 bytes were stripped]",
+                    "authorization: [9 bytes were stripped]"],
+        "line": "GET / HTTP/1.1\r\n",
+    }
+    kept = json.loads(_headers_event(core, 1, None, headers, None)[:-2])["params"]
+    assert kept == {"headers": [f"{n}: {v}" for n, v in headers]}
+
+
+@pytest.mark.parametrize("bad", [
+    (None, [("a", 1)], None), (None, [(1, "a")], None), (3, [], None), (None, [], b"x"),
+])
+def test_headers_events_bad_input_raises_and_leaves_nothing(implementation: str, bad: Any) -> None:
+    core = load_core("netlog", implementation)
+    sink = Collect()
+    writer = core.Writer(sink, 1 << 16)
+    first, headers, line = bad
+    with pytest.raises(TypeError) as caught:
+        writer.add_headers(1, 2, 1, 1, 5, 0, 0, first, headers, line)
+    with pytest.raises(TypeError) as twin:
+        PY.Writer(Collect(), 1 << 16).add_headers(1, 2, 1, 1, 5, 0, 0, first, headers, line)
+    assert str(caught.value) == str(twin.value)
+    assert writer.buffered == 0 and writer.events == 0
+
+
+def _exchange(core: Any, args: tuple[Any, ...], plain: tuple[tuple[int, int], ...]) -> tuple[bytes, int]:
+    sink = Collect()
+    writer = core.Writer(sink, 1 << 16)
+    writer.add_exchange(*args)
+    writer.add_plain(9, 7, 1, 3, plain)
+    writer.flush()
+    return b"".join(sink.chunks), writer.events
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ints, ints, st.none() | st.tuples(ints, st.integers(0, 44), ints), st.integers(0, 2),
+    st.text(max_size=12), _HEADERS, st.text(max_size=12), _HEADERS,
+    st.lists(st.tuples(st.integers(0, 603), st.integers(0, 2)), max_size=4).map(tuple),
+)
+def test_twins_write_identical_exchanges(
+    sent_at: int, time: int, socket: Any, mode: int, line: str, sent: Any, status: str, received: Any,
+    plain: tuple[tuple[int, int], ...],
+) -> None:
+    args = (sent_at, time, 7, 1, 3, socket, mode, line, sent, status, received)
+    compiled, count = _exchange(C, args, plain)
+    assert (compiled, count) == _exchange(PY, args, plain)
+    # One exchange is the events the pipeline would write one by one.
+    lines = [json.loads(x) for x in compiled.decode("utf-8", "replace").split(",\n") if x]
+    assert count == len(lines) == (9 if socket is not None else 6) + len(plain)
+    names = {v: k for k, v in EVENT_TYPES.items()}
+    kinds = [names[e["type"]] for e in lines[: count - len(plain)]]
+    assert kinds[-6:] == [
+        "HTTP_TRANSACTION_SEND_REQUEST", "HTTP_TRANSACTION_SEND_REQUEST_HEADERS",
+        "HTTP_TRANSACTION_SEND_REQUEST", "HTTP_TRANSACTION_READ_HEADERS",
+        "HTTP_TRANSACTION_READ_RESPONSE_HEADERS", "HTTP_TRANSACTION_READ_HEADERS",
+    ]
+    if socket is not None:
+        assert lines[1]["params"] == {"source_dependency": {"id": socket[0], "type": socket[1]}}
+        assert lines[2]["source"]["id"] == socket[0]
+
+
+def test_an_exchange_that_fails_leaves_nothing(implementation: str) -> None:
+    core = load_core("netlog", implementation)
+    writer = core.Writer(Collect(), 1 << 16)
+    with pytest.raises(TypeError):
+        writer.add_exchange(1, 2, 7, 1, 3, (8, 9, 1), 0, "GET / HTTP/1.1\r\n", [("a", "b")], "HTTP/1.1 200",
+                            [("x", 3)])
+    assert writer.buffered == 0 and writer.events == 0

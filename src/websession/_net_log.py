@@ -70,15 +70,15 @@ from __future__ import annotations
 import asyncio
 import atexit
 import errno
+import itertools
 import logging
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 from urllib.parse import urlsplit, urlunsplit
 
-from . import _netlog_sink
+from . import _netlog_py, _netlog_sink
 from ._errors import SessionError
 from ._impl import core
 from ._naming import CamelAliases
@@ -105,8 +105,8 @@ Params = Union[Mapping[str, Any], Callable[[int], "Mapping[str, Any] | None"], N
 FLUSH_SECONDS = 0.5
 CHUNK_SIZE = 1 << 20
 
-_ids = iter(range(1, 1 << 62))  # net::NetLog::NextID(): process-wide, from 1
-_id_lock = threading.Lock()
+# net::NetLog::NextID(): process-wide, from 1 (next() on a count is atomic under the GIL).
+_ids = itertools.count(1)
 
 
 def now_ms() -> int:
@@ -114,9 +114,7 @@ def now_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
 
-def _next_id() -> int:
-    with _id_lock:
-        return next(_ids)
+_next_id = _ids.__next__
 
 
 def _event_type(name: str) -> int:
@@ -146,10 +144,11 @@ class _Observer:
 class Recorder:
     """The pipeline's handle on NetLog for one session; test :attr:`active` before logging."""
 
-    __slots__ = ("__weakref__", "_own", "active", "observers")
+    __slots__ = ("__weakref__", "_own", "active", "everything", "observers")
 
     def __init__(self) -> None:
         self.active = False
+        self.everything = False
         self.observers: tuple[_Observer, ...] = ()
         self._own: tuple[_Observer, ...] = ()
         _RECORDERS.add(self)
@@ -158,6 +157,7 @@ class Recorder:
     def _refresh(self) -> None:
         self.observers = self._own + _APP_OBSERVERS[0]
         self.active = bool(self.observers)
+        self.everything = any(o.mode >= EVERYTHING for o in self.observers)
 
     @property
     def capture_mode(self) -> int:
@@ -268,35 +268,7 @@ def _bytes_params(data: bytes) -> Callable[[int], dict[str, Any]]:
 
 # -- params of the common events -------------------------------------------------------------
 
-_STRIPPED_HEADERS = frozenset(
-    {"cookie", "set-cookie", "set-cookie2", "authorization", "proxy-authorization"}
-)
-
-
-def _stripped(length: int) -> str:
-    return f"[{length} bytes were stripped]"
-
-
-def elide_header_value(mode: int, name: str, value: str) -> str:
-    """Return a header value as Chrome logs it (``net/http/http_log_util.cc``).
-
-    In ``default`` mode cookie and credential values become ``[N bytes were stripped]``, and so
-    do the parameters of a ``WWW-Authenticate``/``Proxy-Authenticate`` challenge whose scheme is
-    neither Basic nor Digest and which carries a single token (Negotiate, NTLM rounds).
-    """
-    if mode >= INCLUDE_SENSITIVE:
-        return value
-    lower = name.lower()
-    if lower in _STRIPPED_HEADERS:
-        return _stripped(len(value.encode("utf-8", "surrogatepass")))
-    if lower in ("www-authenticate", "proxy-authenticate"):
-        scheme, sep, rest = value.strip().partition(" ")
-        params = rest.strip()
-        if sep and params and "," not in params and scheme.lower() not in ("basic", "digest"):
-            start = value.index(params, value.index(scheme) + len(scheme))
-            size = len(params.encode("utf-8", "surrogatepass"))
-            return value[:start] + _stripped(size) + value[start + len(params) :]
-    return value
+elide_header_value = _netlog_py.elide_header_value
 
 
 def strip_url_credentials(mode: int, url: str) -> str:

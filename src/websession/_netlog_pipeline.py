@@ -18,7 +18,10 @@ What happens inside aiohttp is observed in three ways, cheapest first:
   connection to reuse, since tracing costs every request on the client about 15 µs.
 
 Logging writes straight into each file's writer core with the event's own time; a request
-writes its events as they happen, so a file cut short loses only what was still buffered.
+writes its events as they happen, so a file cut short loses only what was still buffered. The
+hot steps hand the writer whole batches (``add_exchange`` for the send/receive events with the
+headers formatted and elided in the core, ``add_plain`` for the cache's first steps), and the
+body is watched by a small iterator that keeps the stream's whole-body fast path.
 """
 
 from __future__ import annotations
@@ -39,20 +42,18 @@ from yarl import URL
 from ._errors import NetError
 from ._http import RequestState, Response
 from ._net_log import (
-    EVERYTHING,
     Recorder,
     Source,
     _bytes_params,
+    _next_id,
     _schedule_flush,
     host_resolve_params,
     redirect_params,
     request_alive_params,
-    request_headers_params,
-    response_headers_params,
     start_job_params,
     tls_params,
 )
-from ._netlog_constants import EVENT_TYPES, PHASE_BEGIN, PHASE_END, PHASE_NONE
+from ._netlog_constants import EVENT_TYPES, PHASE_BEGIN, PHASE_END, PHASE_NONE, SOURCE_TYPES
 from ._transport import map_error
 
 Forward = Callable[[RequestState], Awaitable[Response]]
@@ -89,19 +90,12 @@ _BYTES_SENT = EVENT_TYPES["SOCKET_BYTES_SENT"]
 _BYTES_RECEIVED = EVENT_TYPES["SOCKET_BYTES_RECEIVED"]
 _FILTERED_BYTES = EVENT_TYPES["URL_REQUEST_JOB_FILTERED_BYTES_READ"]
 
+_URL_REQUEST = SOURCE_TYPES["URL_REQUEST"]
+_CACHE_OPENING = ((_GET_BACKEND, PHASE_BEGIN), (_GET_BACKEND, PHASE_END), (_OPEN_ENTRY, PHASE_BEGIN))
 _OPENED = {"result": "opened"}
 _CREATED = {"result": "created"}
 # Headers whose values a default-mode log elides (net/http/http_log_util.cc).
-_SENSITIVE = frozenset((
-    "cookie", "set-cookie", "set-cookie2", "authorization", "proxy-authorization",
-    "www-authenticate", "proxy-authenticate",
-))
-
-_monotonic_ns = time.monotonic_ns
-
-
-def _now() -> int:
-    return _monotonic_ns() // 1_000_000
+_monotonic_ns = time.monotonic_ns  # NetLog time is its milliseconds (``_net_log.now_ms``)
 
 
 def _put(rec: Recorder, when: int, src: Source, etype: int, phase: int, params: Params) -> None:
@@ -111,17 +105,6 @@ def _put(rec: Recorder, when: int, src: Source, etype: int, phase: int, params: 
             when, src.id, src.type, src.start_time, etype, phase,
             params(observer.mode) if callable(params) else params,
         )
-        if not observer.flush_pending:
-            _schedule_flush(observer)
-
-
-def _put_all(rec: Recorder, src: Source, events: tuple[tuple[int, int, int, Params], ...]) -> None:
-    """Write several events of ``src``: ``(when, event_type, phase, params)`` each."""
-    sid, stype, sstart = src.id, src.type, src.start_time
-    for observer in rec.observers:
-        add, mode = observer.writer.add, observer.mode
-        for when, etype, phase, params in events:
-            add(when, sid, stype, sstart, etype, phase, params(mode) if callable(params) else params)
         if not observer.flush_pending:
             _schedule_flush(observer)
 
@@ -138,11 +121,12 @@ def start(rec: Recorder, state: RequestState) -> None:
 class _Socket:
     """A pooled connection's ``SOCKET`` source and the request using it now."""
 
-    __slots__ = ("alive", "in_use", "rec", "source")
+    __slots__ = ("alive", "ident", "in_use", "rec", "source")
 
     def __init__(self, rec: Recorder, when: int, owner: Source) -> None:
         self.rec = rec
-        self.source = rec.new_source("SOCKET")
+        self.source = source = rec.new_source("SOCKET")
+        self.ident = (source.id, source.type, source.start_time)
         self.in_use: RequestLog | None = None
         self.alive = True
         _put(rec, when, self.source, _SOCKET_ALIVE, PHASE_BEGIN, owner.dependency())
@@ -159,7 +143,7 @@ class _Socket:
         if not self.alive:
             return
         self.alive = False
-        when = _now()
+        when = _monotonic_ns() // 1_000_000
         self.release(when)
         _put(self.rec, when, self.source, _SOCKET_CLOSED, PHASE_NONE, None)
         _put(self.rec, when, self.source, _SOCKET_ALIVE, PHASE_END, _error(net_error))
@@ -184,53 +168,33 @@ def _watch_close(proto: Any, sock: _Socket) -> None:
     closed.add_done_callback(done)
 
 
-def _lines(pairs: list[tuple[str, str]]) -> list[str] | None:
-    """Return ``"Name: value"`` lines, or None when some value is one a default log elides."""
-    for name, _ in pairs:
-        if name.lower() in _SENSITIVE:
-            return None
-    return [f"{name}: {value}" for name, value in pairs]
-
-
-# Params of request headers seen lately: a crawler sends the same headers to a host again and
-# again. The encoder only reads them, so one dict serves every event.
-_SENT_HEADERS: dict[tuple[str, tuple[tuple[str, str], ...]], Params] = {}
-
-
-def _request_headers(line: str, pairs: list[tuple[str, str]]) -> Params:
-    key = (line, tuple(pairs))
-    params = _SENT_HEADERS.get(key)
-    if params is None:
-        lines = _lines(pairs)
-        params = request_headers_params(line, pairs) if lines is None else {"headers": lines, "line": line}
-        if len(_SENT_HEADERS) >= 256:
-            _SENT_HEADERS.clear()
-        _SENT_HEADERS[key] = params
-    return params
-
-
-def _response_headers(status_line: str, pairs: list[tuple[str, str]]) -> Params:
-    lines = _lines(pairs)
-    if lines is None:
-        return response_headers_params(status_line, pairs)
-    lines.insert(0, status_line)
-    return {"headers": lines}
+def _put_headers(
+    rec: Recorder, when: int, src: Source, etype: int, first: str | None, headers: Any, line: str | None
+) -> None:
+    """Write a headers event of ``src``, formatted and elided per capture mode by the writer."""
+    for observer in rec.observers:
+        observer.writer.add_headers(
+            when, src.id, src.type, src.start_time, etype, PHASE_NONE, observer.mode, first, headers, line
+        )
+        if not observer.flush_pending:
+            _schedule_flush(observer)
 
 
 class RequestLog:
     """The ``URL_REQUEST`` source of one request, with the BEGINs still waiting for their END."""
 
     __slots__ = (
-        "connecting", "ended", "everything", "job", "open", "proto", "raw_counted", "rec",
+        "caching", "connecting", "ended", "everything", "job", "open", "proto", "raw_counted", "rec",
         "req", "sending_at", "sent", "sock", "traced", "url",
     )
 
     def __init__(self, rec: Recorder, state: RequestState) -> None:
         self.rec = rec
-        self.req = req = rec.new_source("URL_REQUEST")
+        self.req = req = Source(rec, _URL_REQUEST, _next_id(), _monotonic_ns() // 1_000_000)
         self.open: list[tuple[Source, int]] = []
         self.sock: _Socket | None = None
         self.connecting: _Socket | None = None
+        self.caching: RequestState | None = None
         self.proto: Any = None
         self.traced: aiohttp.ClientSession | None = None
         self.url = state.url
@@ -239,7 +203,7 @@ class RequestLog:
         self.job = False
         self.ended = False
         self.raw_counted = False
-        self.everything = any(o.mode >= EVERYTHING for o in rec.observers)
+        self.everything = rec.everything
         url = state.url
         params: Params = (
             {"priority": "MEDIUM", "traffic_annotation": 0, "url": url}
@@ -256,7 +220,13 @@ class RequestLog:
 
     def _end(self, src: Source, etype: int, params: Params, when: int) -> bool:
         stack = self.open
-        for i in range(len(stack) - 1, -1, -1):
+        if stack:
+            entry = stack[-1]
+            if entry[1] == etype and entry[0] is src:
+                stack.pop()
+                _put(self.rec, when, src, etype, PHASE_END, params)
+                return True
+        for i in range(len(stack) - 2, -1, -1):
             entry = stack[i]
             if entry[1] == etype and entry[0] is src:
                 del stack[i]
@@ -273,11 +243,13 @@ class RequestLog:
 
     def begin(self, name: str, params: Params = None) -> None:
         """Log a BEGIN of the request that a later :meth:`end` (or a failure) closes."""
-        self._begin(self.req, EVENT_TYPES[name], params, _now())
+        if self.caching is not None:
+            self._settle()
+        self._begin(self.req, EVENT_TYPES[name], params, _monotonic_ns() // 1_000_000)
 
     def end(self, name: str, params: Params = None) -> bool:
         """Log the END of an open ``name``; tell whether one was open."""
-        return self._end(self.req, EVENT_TYPES[name], params, _now())
+        return self._end(self.req, EVENT_TYPES[name], params, _monotonic_ns() // 1_000_000)
 
     # -- the pipeline's steps ----------------------------------------------------------------
 
@@ -298,18 +270,20 @@ class RequestLog:
                 "site_for_cookies": "SiteForCookies: {site=null; schemefully_same=false}",
                 "url": url,
             }
-        self._begin(self.req, _START_JOB, params, _now())
+        self._begin(self.req, _START_JOB, params, _monotonic_ns() // 1_000_000)
 
     def job_started(self) -> None:
         """The hop's response headers are in and accepted: end ``URL_REQUEST_START_JOB``."""
-        self._end(self.req, _START_JOB, None, _now())
+        if self.caching is not None:
+            self._settle()
+        self._end(self.req, _START_JOB, None, _monotonic_ns() // 1_000_000)
 
     def redirect(self, state: RequestState, location: str) -> None:
         """Log a redirect to ``location`` and the ``onBeforeRedirect`` delegate step."""
         if not self.job:  # an onBeforeRequest redirect: Chrome runs a redirect job for it
             self.start_job(state)
         self.job = False
-        when = _now()
+        when = _monotonic_ns() // 1_000_000
         self.release_socket(when)
         req, rec = self.req, self.rec
         self._end(req, _START_JOB, None, when)
@@ -318,37 +292,51 @@ class RequestLog:
         _put(rec, when, req, _DELEGATE_REDIRECT, PHASE_BEGIN, None)
         _put(rec, when, req, _DELEGATE_REDIRECT, PHASE_END, None)
 
-    async def through_cache(self, cache: Any, state: RequestState, send: Forward) -> Response:
-        """Run ``cache.fetch`` with the HTTP cache steps logged around it."""
+    def through_cache(self, cache: Any, state: RequestState, send: Forward) -> Awaitable[Response]:
+        """Return ``cache.fetch(state, ...)`` with the HTTP cache steps logged around it.
+
+        What follows the fetch (the entry opened for a cache hit, ``HTTP_CACHE_READ_INFO``) is
+        logged by the pipeline's next step (:meth:`_settle`), which sees ``state.from_cache``;
+        no coroutine of ours sits between the pipeline and the cache.
+        """
         req, rec = self.req, self.rec
-        when = _now()
-        _put_all(rec, req, (
-            (when, _GET_BACKEND, PHASE_BEGIN, None),
-            (when, _GET_BACKEND, PHASE_END, None),
-            (when, _OPEN_ENTRY, PHASE_BEGIN, None),
-        ))
+        when = _monotonic_ns() // 1_000_000
+        sid, stype, sstart = req.id, req.type, req.start_time
+        for observer in rec.observers:
+            observer.writer.add_plain(when, sid, stype, sstart, _CACHE_OPENING)
+            if not observer.flush_pending:
+                _schedule_flush(observer)
         self.open.append((req, _OPEN_ENTRY))
+        self.caching = state
         headers = state.headers
         had_conditions = "if-none-match" in headers or "if-modified-since" in headers
 
-        async def forward(hop: RequestState) -> Response:
+        def forward(hop: RequestState) -> Awaitable[Response]:
             if hop is not state:  # a background revalidation is a request of its own
                 hop.net_source = None
-                return await send(hop)
+                return send(hop)
             # The cache adds validators when it revalidates an entry it opened.
             validating = not had_conditions and (
                 "if-none-match" in hop.headers or "if-modified-since" in hop.headers
             )
-            self._end(req, _OPEN_ENTRY, _OPENED if validating else _CREATED, _now())
-            return await send(hop)
+            self._end(req, _OPEN_ENTRY, _OPENED if validating else _CREATED, _monotonic_ns() // 1_000_000)
+            return send(hop)
 
-        response: Response = await cache.fetch(state, forward)
-        when = _now()
+        fetched: Awaitable[Response] = cache.fetch(state, forward)
+        return fetched
+
+    def _settle(self) -> None:
+        """The cache answered: end the entry it opened without the network, log a cache read."""
+        state = self.caching
+        if state is None:
+            return
+        self.caching = None
+        req = self.req
+        when = _monotonic_ns() // 1_000_000
         self._end(req, _OPEN_ENTRY, _OPENED, when)
-        if response.from_cache:
-            _put(rec, when, req, _READ_INFO, PHASE_BEGIN, None)
-            _put(rec, when, req, _READ_INFO, PHASE_END, None)
-        return response
+        if state.from_cache:
+            _put(self.rec, when, req, _READ_INFO, PHASE_BEGIN, None)
+            _put(self.rec, when, req, _READ_INFO, PHASE_END, None)
 
     def raw_body(self, response: Response) -> None:
         """Count a content-encoded body's bytes as they come off the socket, before decoding."""
@@ -361,7 +349,7 @@ class RequestLog:
         rec, everything = self.rec, self.everything
         async for chunk in stream:
             params = _bytes_params(chunk) if everything else {"byte_count": len(chunk)}
-            _put(rec, _now(), source, _BYTES_RECEIVED, PHASE_NONE, params)
+            _put(rec, _monotonic_ns() // 1_000_000, source, _BYTES_RECEIVED, PHASE_NONE, params)
             yield chunk
 
     def finish(self, response: Response) -> None:
@@ -370,29 +358,21 @@ class RequestLog:
         if stream is None:
             self.done(0)
         else:
-            response._stream = self._body(stream)
+            sock = None if self.raw_counted or self.sock is None else self.sock.source
+            whole = hasattr(stream, "read_all")
+            response._stream = (_WholeBody if whole else _Body)(stream, self, sock)
 
-    async def _body(self, stream: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-        rec, req, everything = self.rec, self.req, self.everything
-        sock = None if self.raw_counted or self.sock is None else self.sock.source
-        try:
-            async for chunk in stream:
-                if sock is not None or everything:
-                    when = _now()
-                    params = _bytes_params(chunk) if everything else {"byte_count": len(chunk)}
-                    if sock is not None:
-                        _put(rec, when, sock, _BYTES_RECEIVED, PHASE_NONE, params)
-                    if everything:
-                        # url_request_job.cc logs these only while some log captures bytes.
-                        _put(rec, when, req, _FILTERED_BYTES, PHASE_NONE, params)
-                yield chunk
-        except NetError as error:
-            self.failed(error)
-            raise
-        except BaseException:  # the reader gave up: aclose, cancellation
-            self.failed(NetError("ERR_ABORTED"))
-            raise
-        self.done(0)
+    def read(self, chunk: bytes, sock: Source | None) -> None:
+        """Log ``chunk`` of the body as read off ``sock`` (if given) and by the request."""
+        everything = self.everything
+        if sock is not None or everything:
+            when = _monotonic_ns() // 1_000_000
+            params = _bytes_params(chunk) if everything else {"byte_count": len(chunk)}
+            if sock is not None:
+                _put(self.rec, when, sock, _BYTES_RECEIVED, PHASE_NONE, params)
+            if everything:
+                # url_request_job.cc logs these only while some log captures bytes.
+                _put(self.rec, when, self.req, _FILTERED_BYTES, PHASE_NONE, params)
 
     def release_socket(self, when: int) -> None:
         sock = self.sock
@@ -404,10 +384,15 @@ class RequestLog:
         if self.ended:
             return
         self.ended = True
-        when = _now()
-        self._unwind(net_error, 0, when)
-        self.release_socket(when)
-        self.untrace()
+        if self.caching is not None:
+            self._settle()
+        when = _monotonic_ns() // 1_000_000
+        if self.open:
+            self._unwind(net_error, 0, when)
+        if self.sock is not None:
+            self.sock.release(when)
+        if self.traced is not None:
+            self.untrace()
         _put(self.rec, when, self.req, _REQUEST_ALIVE, PHASE_END, _error(net_error))
 
     def failed(self, error: NetError) -> None:
@@ -415,8 +400,9 @@ class RequestLog:
         if self.ended:
             return
         _CREATING.set(None)
+        self.caching = None  # what the cache opened ends with the error below
         code = error.code
-        when = _now()
+        when = _monotonic_ns() // 1_000_000
         self._unwind(code, 0, when)
         connecting = self.connecting
         if connecting is not None:
@@ -432,7 +418,7 @@ class RequestLog:
 
     def sending(self, client: aiohttp.ClientSession, extra: dict[str, Any]) -> dict[str, Any]:
         """A hop is about to go out on ``client``; return ``extra`` for ``_request``."""
-        self.sending_at = _now()
+        self.sending_at = _monotonic_ns() // 1_000_000
         self.sent = False
         self.proto = None
         _CREATING.set(self)
@@ -471,27 +457,33 @@ class RequestLog:
             sock.release(when)
         self.sock = sock
         sock.in_use = self
+        self._log_bound(sock, when)
+
+    def _log_bound(self, sock: _Socket, when: int) -> None:
         req, source = self.req, sock.source
-        _put(self.rec, when, req, _BOUND, PHASE_NONE, {"source_dependency": {"id": source.id, "type": source.type}})
-        _put(self.rec, when, source, _SOCKET_IN_USE, PHASE_BEGIN, {"source_dependency": {"id": req.id, "type": req.type}})
+        _put(self.rec, when, req, _BOUND, PHASE_NONE, source.dependency())
+        _put(self.rec, when, source, _SOCKET_IN_USE, PHASE_BEGIN, req.dependency())
 
     def received(self, raw: aiohttp.ClientResponse) -> None:
         """The hop's response headers are in: log what the traces did not."""
-        when = _now()
+        when = _monotonic_ns() // 1_000_000
         _CREATING.set(None)
         sent_at = self.sending_at
         proto = getattr(raw, "_protocol", None)
         if self.connecting is not None and self.proto is not None:
             _connection_up(self, when)  # a new connection no trace watched
+        bound: _Socket | None = None
         if proto is not None:
             sock = getattr(proto, _SOCKET_ATTR, None)
             if sock is None or not sock.alive:  # opened before this log started
                 sock = _Socket(self.rec, sent_at, self.req)
                 _watch_close(proto, sock)
             if sock is not self.sock:
-                if self.proto is None:
-                    _put(self.rec, sent_at, self.req, _REUSED, PHASE_NONE, None)
-                self.bind(sock, sent_at)
+                if self.sock is not None or sock.in_use is not None or self.proto is not None:
+                    self.bind(sock, sent_at)
+                else:  # the common case, logged below with the exchange
+                    bound = self.sock = sock
+                    sock.in_use = self
         rec, req = self.rec, self.req
         version = raw.version
         status_line = (
@@ -499,23 +491,88 @@ class RequestLog:
             if version is not None
             else f"HTTP/1.1 {raw.status}"
         )
-        response_headers = _response_headers(status_line, list(raw.headers.items()))
+        if bound is not None and self.sent:
+            _put(rec, sent_at, req, _REUSED, PHASE_NONE, None)
+            self._log_bound(bound, sent_at)
+            bound = None
         if self.sent:
-            _put(rec, when, req, _RESPONSE_HEADERS, PHASE_NONE, response_headers)
+            _put_headers(rec, when, req, _RESPONSE_HEADERS, status_line, raw.headers.items(), None)
             self._end(req, _READ_HEADERS, None, when)
         else:
             info = raw.request_info
             line = f"{info.method} {info.url.raw_path_qs} HTTP/1.1\r\n"
-            _put_all(rec, req, (
-                (sent_at, _SEND_REQUEST, PHASE_BEGIN, None),
-                (sent_at, _SEND_HEADERS, PHASE_NONE, _request_headers(line, list(info.headers.items()))),
-                (sent_at, _SEND_REQUEST, PHASE_END, None),
-                (sent_at, _READ_HEADERS, PHASE_BEGIN, None),
-                (when, _RESPONSE_HEADERS, PHASE_NONE, response_headers),
-                (when, _READ_HEADERS, PHASE_END, None),
-            ))
+            sent = info.headers.items()
+            received = raw.headers.items()
+            socket = bound.ident if bound is not None else None
+            sid, stype, sstart = req.id, req.type, req.start_time
+            for observer in rec.observers:
+                observer.writer.add_exchange(
+                    sent_at, when, sid, stype, sstart, socket, observer.mode, line, sent, status_line, received
+                )
+                if not observer.flush_pending:
+                    _schedule_flush(observer)
         if self.traced is not None:
             self.untrace()
+
+
+class _Body:
+    """The body the caller reads: logs each chunk and ends the request with the stream (or,
+    when the reader gives up on it, as cancelled)."""
+
+    __slots__ = ("_it", "_nl", "_sock", "_stream")
+
+    def __init__(self, stream: AsyncIterable[bytes], nl: RequestLog, sock: Source | None) -> None:
+        self._stream = stream
+        self._it: AsyncIterator[bytes] | None = None
+        self._nl = nl
+        self._sock = sock
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        it = self._it
+        if it is None:
+            it = self._it = aiter(self._stream)
+        try:
+            chunk = await anext(it)
+        except StopAsyncIteration:
+            self._nl.done(0)
+            raise
+        except NetError as error:
+            self._nl.failed(error)
+            raise
+        except BaseException:  # cancellation
+            self._nl.failed(NetError("ERR_ABORTED"))
+            raise
+        self._nl.read(chunk, self._sock)
+        return chunk
+
+    def __del__(self) -> None:
+        nl = self._nl
+        if not nl.ended:  # the reader dropped the body unfinished: Chrome cancels the request
+            nl.failed(NetError("ERR_ABORTED"))
+
+
+class _WholeBody(_Body):
+    """A :class:`_Body` over a stream that can also be read whole (``Response.bytes()``)."""
+
+    __slots__ = ()
+
+    async def read_all(self) -> bytes:
+        nl = self._nl
+        try:
+            data: bytes = await self._stream.read_all()  # type: ignore[attr-defined]
+        except NetError as error:
+            nl.failed(error)
+            raise
+        except BaseException:
+            nl.failed(NetError("ERR_ABORTED"))
+            raise
+        if data:
+            nl.read(data, self._sock)
+        nl.done(0)
+        return data
 
 
 def _connection_up(nl: RequestLog, when: int) -> None:
@@ -597,7 +654,7 @@ def _connected(nl: RequestLog, proto: Any) -> None:
     if nl.proto is not None:
         return  # the TLS-in-TLS protocol of a proxy tunnel
     nl.proto = proto
-    when = _now()
+    when = _monotonic_ns() // 1_000_000
     sock = nl.connecting
     if sock is None:  # no trace saw it start: it started when the hop was sent
         sock = nl.connecting = _Socket(nl.rec, nl.sending_at, nl.req)
@@ -633,7 +690,7 @@ async def _on_create_start(_: Any, ctx: SimpleNamespace, __: Any) -> None:
     nl = _log(ctx)
     if nl is None:
         return
-    when = _now()
+    when = _monotonic_ns() // 1_000_000
     sock = nl.connecting = _Socket(nl.rec, when, nl.req)
     nl.proto = None
     _, host, port = _host_port(nl.url)
@@ -655,13 +712,13 @@ def _resolved(nl: RequestLog, when: int) -> None:
 async def _on_dns_start(_: Any, ctx: SimpleNamespace, params: Any) -> None:
     nl = _log(ctx)
     if nl is not None:
-        nl._begin(nl.req, _HOST_RESOLVE, _resolve_params(nl, params.host), _now())
+        nl._begin(nl.req, _HOST_RESOLVE, _resolve_params(nl, params.host), _monotonic_ns() // 1_000_000)
 
 
 async def _on_dns_end(_: Any, ctx: SimpleNamespace, __: Any) -> None:
     nl = _log(ctx)
     if nl is not None:
-        when = _now()
+        when = _monotonic_ns() // 1_000_000
         nl._end(nl.req, _HOST_RESOLVE, None, when)
         _resolved(nl, when)
 
@@ -669,7 +726,7 @@ async def _on_dns_end(_: Any, ctx: SimpleNamespace, __: Any) -> None:
 async def _on_dns_cache_hit(_: Any, ctx: SimpleNamespace, params: Any) -> None:
     nl = _log(ctx)
     if nl is not None:
-        when = _now()
+        when = _monotonic_ns() // 1_000_000
         nl._begin(nl.req, _HOST_RESOLVE, _resolve_params(nl, params.host), when)
         _put(nl.rec, when, nl.req, _HOST_CACHE_HIT, PHASE_NONE, None)
         nl._end(nl.req, _HOST_RESOLVE, None, when)
@@ -679,14 +736,14 @@ async def _on_dns_cache_hit(_: Any, ctx: SimpleNamespace, params: Any) -> None:
 async def _on_create_end(_: Any, ctx: SimpleNamespace, __: Any) -> None:
     nl = _log(ctx)
     if nl is not None:
-        _connection_up(nl, _now())
+        _connection_up(nl, _monotonic_ns() // 1_000_000)
 
 
 async def _on_headers_sent(_: Any, ctx: SimpleNamespace, params: Any) -> None:
     nl = _log(ctx)
     if nl is None:
         return
-    when = _now()
+    when = _monotonic_ns() // 1_000_000
     rec, req = nl.rec, nl.req
     if nl._end(req, _READ_HEADERS, {"net_error": _ERR_CONNECTION_RESET}, when):
         # aiohttp resends on a fresh connection when a reused one was closed under it.
@@ -694,7 +751,7 @@ async def _on_headers_sent(_: Any, ctx: SimpleNamespace, params: Any) -> None:
         nl.release_socket(when)
     line = f"{params.method} {params.url.raw_path_qs} HTTP/1.1\r\n"
     _put(rec, when, req, _SEND_REQUEST, PHASE_BEGIN, None)
-    _put(rec, when, req, _SEND_HEADERS, PHASE_NONE, _request_headers(line, list(params.headers.items())))
+    _put_headers(rec, when, req, _SEND_HEADERS, None, params.headers.items(), line)
     _put(rec, when, req, _SEND_REQUEST, PHASE_END, None)
     nl._begin(req, _READ_HEADERS, None, when)
     nl.sent = True
@@ -705,7 +762,7 @@ async def _on_chunk_sent(_: Any, ctx: SimpleNamespace, params: Any) -> None:
     if nl is not None and nl.sock is not None:
         chunk = params.chunk
         body = _bytes_params(chunk) if nl.everything else {"byte_count": len(chunk)}
-        _put(nl.rec, _now(), nl.sock.source, _BYTES_SENT, PHASE_NONE, body)
+        _put(nl.rec, _monotonic_ns() // 1_000_000, nl.sock.source, _BYTES_SENT, PHASE_NONE, body)
 
 
 async def _on_request_exception(_: Any, ctx: SimpleNamespace, params: Any) -> None:
@@ -715,7 +772,7 @@ async def _on_request_exception(_: Any, ctx: SimpleNamespace, params: Any) -> No
     _CREATING.set(None)
     exc = params.exception
     code = _ERR_ABORTED if isinstance(exc, asyncio.CancelledError) else map_error(exc).code
-    when = _now()
+    when = _monotonic_ns() // 1_000_000
     # Close what the transport opened; the pipeline ends the rest when the error reaches it.
     stack = nl.open
     sock = nl.connecting

@@ -19,7 +19,11 @@ One event is one line, serialised as Chromium's ``base::JSONWriter`` serialises
   :data:`MAX_DEPTH` raises ``ValueError``.
 
 :class:`Writer` appends ``line + ",\\n"`` to a buffer and hands the buffer to its sink (see
-``_netlog_sink``) once it holds ``chunk_size`` bytes, or on :meth:`Writer.flush`. The compiled
+``_netlog_sink``) once it holds ``chunk_size`` bytes, or on :meth:`Writer.flush`. Besides one event
+(:meth:`Writer.add`) it buffers, in one call, a headers event formatted from ``(name, value)``
+pairs with default-mode elision (:meth:`Writer.add_headers`), the nine events of one
+request/response exchange (:meth:`Writer.add_exchange`) and runs of events without params
+(:meth:`Writer.add_plain`), so the request pipeline builds no params dicts for them. The compiled
 twin ``_netlog_c`` produces the same bytes and raises the same errors.
 """
 
@@ -29,9 +33,19 @@ import base64
 import math
 import operator
 import re
+from collections.abc import Iterable
 from typing import Any, Protocol
 
+from ._netlog_constants import EVENT_TYPES
+
 MAX_DEPTH = 64
+_REUSED = EVENT_TYPES["SOCKET_POOL_REUSED_AN_EXISTING_SOCKET"]
+_BOUND = EVENT_TYPES["SOCKET_POOL_BOUND_TO_SOCKET"]
+_SOCKET_IN_USE = EVENT_TYPES["SOCKET_IN_USE"]
+_SEND_REQUEST = EVENT_TYPES["HTTP_TRANSACTION_SEND_REQUEST"]
+_SEND_HEADERS = EVENT_TYPES["HTTP_TRANSACTION_SEND_REQUEST_HEADERS"]
+_READ_HEADERS = EVENT_TYPES["HTTP_TRANSACTION_READ_HEADERS"]
+_RESPONSE_HEADERS = EVENT_TYPES["HTTP_TRANSACTION_READ_RESPONSE_HEADERS"]
 _index = operator.index
 _SAFE_INTEGER = 1 << 53
 _INT64 = 1 << 63
@@ -156,6 +170,60 @@ def _dict(value: dict[Any, Any], out: list[str], depth: int) -> None:
     out.append("}")
 
 
+# Headers whose values a default-mode log replaces (net/http/http_log_util.cc).
+_STRIPPED_HEADERS = frozenset(
+    {"cookie", "set-cookie", "set-cookie2", "authorization", "proxy-authorization"}
+)
+
+
+def _stripped(length: int) -> str:
+    return f"[{length} bytes were stripped]"
+
+
+def elide_header_value(mode: int, name: str, value: str) -> str:
+    """Return a header value as Chrome logs it (``net/http/http_log_util.cc``).
+
+    In ``default`` mode (0) cookie and credential values become ``[N bytes were stripped]``, and
+    so do the parameters of a ``WWW-Authenticate``/``Proxy-Authenticate`` challenge whose scheme
+    is neither Basic nor Digest and which carries a single token (Negotiate, NTLM rounds).
+    """
+    if mode >= 1:
+        return value
+    lower = name.lower()
+    if lower in _STRIPPED_HEADERS:
+        return _stripped(len(value.encode("utf-8", "surrogatepass")))
+    if lower in ("www-authenticate", "proxy-authenticate"):
+        scheme, sep, rest = value.strip().partition(" ")
+        params = rest.strip()
+        if sep and params and "," not in params and scheme.lower() not in ("basic", "digest"):
+            start = value.index(params, value.index(scheme) + len(scheme))
+            size = len(params.encode("utf-8", "surrogatepass"))
+            return value[:start] + _stripped(size) + value[start + len(params) :]
+    return value
+
+
+def headers_params(
+    mode: int, first: str | None, headers: Iterable[tuple[str, str]], line: str | None
+) -> dict[str, Any]:
+    """Return the params of a headers event: ``{"headers": [first, "Name: value", ...],
+    "line": line}`` with values elided for ``mode`` (:func:`elide_header_value`); ``first``
+    (a status line) and ``line`` (a request line) are left out when None."""
+    for text in (first, line):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"NetLog params cannot hold a {type(text).__name__}")
+    lines = [] if first is None else [first]
+    for name, value in headers:
+        if not isinstance(name, str):
+            raise TypeError(f"NetLog header names must be str, not {type(name).__name__}")
+        if not isinstance(value, str):
+            raise TypeError(f"NetLog header values must be str, not {type(value).__name__}")
+        lines.append(f"{name}: {elide_header_value(mode, name, value)}")
+    params: dict[str, Any] = {"headers": lines}
+    if line is not None:
+        params["line"] = line
+    return params
+
+
 def _utf8(text: str) -> bytes:
     try:
         return text.encode("utf-8")
@@ -237,6 +305,89 @@ class Writer:
         self._buffer += line
         self._buffer += b",\n"
         self.events += 1
+        if len(self._buffer) >= self.chunk_size:
+            self.flush()
+
+    def add_headers(
+        self,
+        time: int,
+        source_id: int,
+        source_type: int,
+        source_start: int,
+        event_type: int,
+        phase: int,
+        mode: int,
+        first: str | None,
+        headers: Iterable[tuple[str, str]],
+        line: str | None = None,
+    ) -> None:
+        """Buffer a headers event (``HTTP_TRANSACTION_SEND_REQUEST_HEADERS``,
+        ``..._READ_RESPONSE_HEADERS``) with :func:`headers_params` as its params."""
+        self.add(time, source_id, source_type, source_start, event_type, phase,
+                 headers_params(_index(mode), first, headers, line))
+
+    def add_exchange(
+        self,
+        sent_at: int,
+        time: int,
+        source_id: int,
+        source_type: int,
+        source_start: int,
+        socket: tuple[int, int, int] | None,
+        mode: int,
+        line: str,
+        request_headers: Iterable[tuple[str, str]],
+        status_line: str,
+        response_headers: Iterable[tuple[str, str]],
+    ) -> None:
+        """Buffer the events of one exchange of the ``URL_REQUEST`` source: sent at ``sent_at``,
+        answered at ``time``; a failing exchange leaves nothing behind.
+
+        With ``socket`` (``(id, type, start_time)`` of a pooled ``SOCKET`` it was bound to) first
+        ``SOCKET_POOL_REUSED_AN_EXISTING_SOCKET``, ``SOCKET_POOL_BOUND_TO_SOCKET`` and the
+        socket's ``SOCKET_IN_USE`` BEGIN, each naming the other source; then
+        ``HTTP_TRANSACTION_SEND_REQUEST`` BEGIN, ``..._SEND_REQUEST_HEADERS`` (``line``,
+        ``request_headers``), ``..._SEND_REQUEST`` END, ``HTTP_TRANSACTION_READ_HEADERS`` BEGIN,
+        ``..._READ_RESPONSE_HEADERS`` (``status_line``, ``response_headers``) and its END.
+        """
+        sid, stype, sstart = source_id, source_type, source_start
+        events: list[tuple[int, int, int, int, int, int, dict[str, Any] | None]] = []
+        if socket is not None:
+            sock_id, sock_type, sock_start = socket
+            events += [
+                (sent_at, sid, stype, sstart, _REUSED, 0, None),
+                (sent_at, sid, stype, sstart, _BOUND, 0,
+                 {"source_dependency": {"id": sock_id, "type": sock_type}}),
+                (sent_at, sock_id, sock_type, sock_start, _SOCKET_IN_USE, 1,
+                 {"source_dependency": {"id": sid, "type": stype}}),
+            ]
+        events += [
+            (sent_at, sid, stype, sstart, _SEND_REQUEST, 1, None),
+            (sent_at, sid, stype, sstart, _SEND_HEADERS, 0,
+             headers_params(mode, None, request_headers, line)),
+            (sent_at, sid, stype, sstart, _SEND_REQUEST, 2, None),
+            (sent_at, sid, stype, sstart, _READ_HEADERS, 1, None),
+            (time, sid, stype, sstart, _RESPONSE_HEADERS, 0,
+             headers_params(mode, status_line, response_headers, None)),
+            (time, sid, stype, sstart, _READ_HEADERS, 2, None),
+        ]
+        self._add_all(events)
+
+    def add_plain(
+        self, time: int, source_id: int, source_type: int, source_start: int,
+        events: tuple[tuple[int, int], ...],
+    ) -> None:
+        """Buffer events without params: ``events`` holds ``(event_type, phase)`` pairs."""
+        if not isinstance(events, tuple):
+            raise TypeError(f"events must be a tuple, not {type(events).__name__}")
+        self._add_all([(time, source_id, source_type, source_start, etype, phase, None)
+                       for etype, phase in events])
+
+    def _add_all(self, events: list[tuple[int, int, int, int, int, int, dict[str, Any] | None]]) -> None:
+        lines = [_utf8(_event(*event)) + b",\n" for event in events]
+        for line in lines:
+            self._buffer += line
+        self.events += len(lines)
         if len(self._buffer) >= self.chunk_size:
             self.flush()
 
