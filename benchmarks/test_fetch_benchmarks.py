@@ -133,3 +133,61 @@ def test_httpx(benchmark: Any, fast_server: str) -> None:
         await client.aclose()
 
     drive(benchmark, asyncio.new_event_loop, setup, one, teardown)
+
+
+@pytest.mark.parametrize("make_loop", loops())
+def test_alternating_ratio(benchmark: Any, fast_server: str, make_loop: Any) -> None:
+    """websession and bare aiohttp rounds alternated in one loop: a ratio robust to machine load.
+
+    ``extra_info["ratio_vs_aiohttp"]`` is aiohttp's median round time over websession's
+    (1.0 = as fast as bare aiohttp); the timed function is one pair of rounds.
+    """
+    import statistics
+
+    from websession import session
+
+    benchmark.group = f"fetch, alternating pairs of {REQUESTS}-request rounds"
+    loop = make_loop()
+    ses = session.from_partition(f"bench-alternating-{make_loop.__module__}", cache=False)
+    ses.web_request.on_before_request({"urls": filter_patterns()}, lambda details: None)
+    client = loop.run_until_complete(_client())
+    times: dict[str, list[float]] = {"websession": [], "aiohttp": []}
+
+    async def websession_one() -> None:
+        response = await ses.fetch(fast_server + "/")
+        await response.read()
+
+    async def aiohttp_one() -> None:
+        async with client.get(fast_server + "/") as response:
+            await response.read()
+
+    async def timed(one: Callable[[], Awaitable[None]]) -> float:
+        remaining = iter(range(REQUESTS))
+
+        async def worker() -> None:
+            for _ in remaining:
+                await one()
+
+        started = loop.time()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return loop.time() - started
+
+    def pair() -> None:
+        times["websession"].append(loop.run_until_complete(timed(websession_one)))
+        times["aiohttp"].append(loop.run_until_complete(timed(aiohttp_one)))
+
+    pair()
+    times = {"websession": [], "aiohttp": []}
+    benchmark.pedantic(pair, rounds=10, iterations=1)
+    ratio = statistics.median(times["aiohttp"]) / statistics.median(times["websession"])
+    benchmark.extra_info["ratio_vs_aiohttp"] = round(ratio, 3)
+    benchmark.extra_info["websession_rps"] = round(REQUESTS / statistics.median(times["websession"]))
+    benchmark.extra_info["aiohttp_rps"] = round(REQUESTS / statistics.median(times["aiohttp"]))
+    print(f"\nalternating ({make_loop.__module__.split('.')[0]}): websession/aiohttp = {ratio:.3f}")
+    loop.run_until_complete(client.close())
+    loop.run_until_complete(ses.close())
+    loop.close()
+
+
+async def _client() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))

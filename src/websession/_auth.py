@@ -429,16 +429,21 @@ class AuthSessionMixin(CamelAliases):
                                                     parent_directory(state.url))
             if entry is not None:
                 added = headers["Authorization"] = entry.authorization(state.method, state.url)
+        challenged = False
         try:
             response: Response = await hop(state)
             if response.status == 401 and own:
+                challenged = True
                 response = await self._authenticate(state, response, proxy=False)
             elif response.status == 407 and "proxy-authorization" not in headers:
+                challenged = True
                 response = await self._authenticate(state, response, proxy=True)
         finally:
-            if added is not None or own:
+            # Credentials added here belong to this hop only; the caller's headers stay theirs.
+            if added is not None or (challenged and own):
                 headers.popall("Authorization", None)
-            headers.popall("Proxy-Authorization", None)
+            if challenged:
+                headers.popall("Proxy-Authorization", None)
         return response
 
     async def _proxy_origin(self, state: RequestState, response: Response) -> tuple[str, int]:

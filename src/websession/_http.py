@@ -258,12 +258,15 @@ class RequestState:
         "upload_data", "has_origin", "deadline", "extra",
     )
 
-    def __init__(self, request_id: int, session: Any, method: str, url: str) -> None:
+    def __init__(
+        self, request_id: int, session: Any, method: str, url: str,
+        headers: CIMultiDict[str] | None = None,
+    ) -> None:
         self.id = request_id
         self.session = session
         self.method = method
         self.url = url
-        self.headers: CIMultiDict[str] = CIMultiDict()
+        self.headers: CIMultiDict[str] = CIMultiDict() if headers is None else headers
         self.body: bytes | AsyncIterable[bytes] | None = None
         self.redirect_mode = "follow"
         self.credentials = "same-origin"

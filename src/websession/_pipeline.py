@@ -13,7 +13,7 @@ import contextlib
 import re
 import time
 import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Mapping
 from typing import Any
 
 import yarl
@@ -122,6 +122,15 @@ def _choice(value: Any, choices: tuple[str, ...], name: str) -> str:
 
 def build_state(session: Any, input: str | Request, init: Mapping[str, Any]) -> RequestState:
     """Validate ``fetch``'s arguments into the state of a new request."""
+    if not init and type(input) is str:
+        # The crawler's common call, fetch(url): no options to read.
+        url, scheme = canonical_url(input)
+        state = RequestState(session._next_request_id(), session, "GET", url, session._default_headers.copy())
+        state.timestamp = time.time() * 1000.0
+        state.extra["scheme"] = scheme
+        if "@" in input:
+            remember_url_credentials(state, input)
+        return state
     opts = _init(init) if init else {}
     if isinstance(input, Request):
         url, method, headers, body = input.url, input.method, input.headers, None
@@ -190,15 +199,15 @@ def build_state(session: Any, input: str | Request, init: Mapping[str, Any]) -> 
 # -- the lifecycle ---------------------------------------------------------------------------
 
 
-async def fetch(session: Any, input: str | Request, init: Mapping[str, Any]) -> Response:
-    """Run one request through the session's pipeline and return its streaming response."""
+def fetch(session: Any, input: str | Request, init: Mapping[str, Any]) -> Coroutine[Any, Any, Response]:
+    """Validate a request and return the coroutine that runs it through the pipeline."""
     state = build_state(session, input, init)
     rec = recorder_for(session.net_log)
     if rec.active:
         netlog.start(rec, state)
     if state.signal is None and state.deadline is None:
-        return await _run(session, state)
-    return await _guarded(session, state)
+        return _run(session, state)
+    return _guarded(session, state)
 
 
 async def _guarded(session: Any, state: RequestState) -> Response:

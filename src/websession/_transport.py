@@ -15,8 +15,10 @@ from ._errors import NetError
 from ._http import RequestState, Response
 from ._tls import SessionConnector, certificate_error_name, ssl_error_name
 
-# aiohttp must not add headers of its own: the pipeline decides every header it sends.
-_SKIP_AUTO_HEADERS = frozenset(("Accept", "Accept-Encoding", "User-Agent", "Content-Type"))
+# aiohttp adds these when a request lacks them; the pipeline decides every header it sends,
+# so a request without one (a listener removed it) tells aiohttp to skip it. The pipeline
+# normally sets all three, which keeps aiohttp on its fast path.
+_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent")
 
 
 def _oserror_code(exc: BaseException) -> str:
@@ -112,7 +114,6 @@ class Transport:
             client = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=False,
-                skip_auto_headers=_SKIP_AUTO_HEADERS,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
             )
@@ -130,6 +131,12 @@ class Transport:
             proxies = None
             if not getattr(self.session, "_proxy_direct", True):
                 proxies = await self.session.proxy_servers_for(state.url)
+            headers = state.headers
+            skip = [name for name in _AUTO_HEADERS if name not in headers]
+            if body is not None and "content-type" not in headers:
+                skip.append("Content-Type")
+            if skip:
+                extra["skip_auto_headers"] = skip
             if proxies is None or (len(proxies) == 1 and proxies[0].is_direct):
                 raw = await client._request(
                     state.method,
