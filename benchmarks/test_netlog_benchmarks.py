@@ -146,24 +146,13 @@ def test_raw_os_write_of_encoded_bytes(benchmark: Any, tmp_path: Path) -> None:
 # 2,000 GETs of a 1 KiB body at 64 concurrent through a full session (HTTP cache on) to the
 # uvloop server of ``fast_server``; requests per second = 2,000 / the round's median time.
 
+from test_fetch_benchmarks import loops  # noqa: E402  (same event loops as the fetch benchmarks)
+
 FETCHES = 2000
 FETCH_CONCURRENCY = 64
 
 
-def _fetch_loops() -> list[Any]:
-    import asyncio
-
-    params = [pytest.param(asyncio.new_event_loop, id="asyncio")]
-    try:
-        import uvloop
-
-        params.append(pytest.param(uvloop.new_event_loop, id="uvloop"))
-    except ImportError:
-        pass
-    return params
-
-
-@pytest.mark.parametrize("make_loop", _fetch_loops())
+@pytest.mark.parametrize("make_loop", loops())
 @pytest.mark.parametrize("capture", ["off", "default", "everything"])
 def test_fetch_with_logging(
     benchmark: Any, fast_server: str, tmp_path: Path, make_loop: Any, capture: str
