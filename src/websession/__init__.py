@@ -16,17 +16,19 @@ from ._cookies import Cookie, Cookies  # noqa: E402
 from ._devices import DeviceLibraryError, HIDDevice, SerialPort, USBDevice  # noqa: E402
 from ._download_item import DownloadItem  # noqa: E402
 from ._errors import NetError, NotFoundError, SessionError  # noqa: E402
+from ._events import Event, EventEmitter  # noqa: E402
 from ._extensions import Extension  # noqa: E402
 from ._host_resolver import ResolvedHost  # noqa: E402
-from ._protocol import ProtocolRequest  # noqa: E402
-from ._tls import CertificateVerifyRequest  # noqa: E402
-from ._events import Event, EventEmitter  # noqa: E402
 from ._http import Request, Response  # noqa: E402
 from ._net_log import NetLog, net_log  # noqa: E402
 from ._paths import get_user_data_path, set_user_data_path  # noqa: E402
+from ._protocol import ProtocolRequest  # noqa: E402
 from ._session import Session, app  # noqa: E402
+from ._tls import CertificateVerifyRequest  # noqa: E402
 from ._web_request import UploadData, WebRequestDetails  # noqa: E402
-from . import net, protocol, session  # noqa: E402
+
+# The public modules come last: they import the Session, which needs everything above.
+from . import net, protocol, session  # noqa: E402, I001
 
 __all__ = [
     "AuthInfo", "Certificate", "CertificatePrincipal", "CertificateVerifyRequest", "ClearDataError",

@@ -15,6 +15,7 @@ reconciles it with the entry files on disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -246,10 +247,8 @@ class _DiskWriter(BodyWriter):
             self._file.close()
             self._file = None
         self._pending = []
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self._temp)
-        except FileNotFoundError:
-            pass
 
     async def commit(self, meta: StoredResponse) -> None:
         try:
@@ -433,10 +432,8 @@ def _whole(path: Path, size: int, body_size: int) -> bool:
 
 def _unlink_all(paths: list[Path]) -> None:
     for path in paths:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 # -- the store: index + backend ---------------------------------------------------------------------

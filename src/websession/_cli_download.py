@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -88,10 +89,8 @@ def _write_meta(item: Any) -> None:
 
 def _remove_meta(path: str) -> None:
     if path:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(path + META_SUFFIX)
-        except OSError:
-            pass
 
 
 async def download(url: str, output: str | None, partition: str, resume: bool) -> int:

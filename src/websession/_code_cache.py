@@ -9,6 +9,7 @@ clears it: by URL, or everything when the list is empty.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
@@ -41,11 +42,9 @@ class CodeCacheSessionMixin(CamelAliases):
         if not isinstance(path, (str, os.PathLike)) or not os.path.isabs(os.fspath(path)):
             raise TypeError("Absolute path must be provided to store code cache.")
         folder = Path(os.fspath(path))
-        try:
+        # Electron: if the folder cannot be created, code cache operations fail silently.
+        with contextlib.suppress(OSError):
             folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            # Electron: if the folder cannot be created, code cache operations fail silently.
-            pass
         self._code_cache_path = folder
 
     def get_code_cache_path(self) -> str | None:
@@ -92,7 +91,5 @@ def _clear(folder: Path, urls: list[str]) -> None:
             shutil.rmtree(target, ignore_errors=True)
             continue
         for url in urls:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 (target / _entry_name(url)).unlink()
-            except FileNotFoundError:
-                pass

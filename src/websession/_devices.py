@@ -385,10 +385,8 @@ class _Chooser(CamelAliases, ABC):
                      wake: asyncio.Event) -> None:
         known = dict(devices)
         while True:
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wake.wait(), self.poll_interval)
-            except asyncio.TimeoutError:
-                pass
             wake.clear()
             try:
                 now = await self._devices(filters)

@@ -11,6 +11,7 @@ response that ended short.
 
 from __future__ import annotations
 
+import contextlib
 import asyncio
 import copy
 import email.utils
@@ -241,10 +242,8 @@ class _Sink:
         """Wait for the write in flight (ignoring its failure) and close the file."""
         inflight, self._inflight = self._inflight, None
         if inflight is not None:
-            try:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
                 await asyncio.shield(inflight)
-            except (OSError, asyncio.CancelledError):
-                pass
         self._buffers = []
         fd, self.fd = self.fd, -1
         if fd >= 0:
@@ -557,12 +556,9 @@ class DownloadItem(EventEmitter):
     def _remove_partial(self) -> None:
         temp = self._temp_path()
         if temp is not None:
-            try:
+            # A partial file that is already gone, or cannot be removed, leaves nothing to do.
+            with contextlib.suppress(OSError):
                 os.unlink(temp)
-            except FileNotFoundError:
-                pass
-            except OSError:
-                pass
 
     def _release(self) -> None:
         release = getattr(self._session, "_release_download_path", None)
@@ -588,10 +584,8 @@ class DownloadItem(EventEmitter):
             sink, self._sink = self._sink, None
             if sink is not None:
                 if self._state != CANCELLED:
-                    try:
+                    with contextlib.suppress(OSError):
                         await sink.flush()  # keep what was counted: the file stays resumable
-                    except OSError:
-                        pass
                     self._received = sink.position
                 await sink.close()
             if self._state == CANCELLED:
@@ -609,10 +603,8 @@ class DownloadItem(EventEmitter):
             response.close()
         sink, self._sink = self._sink, None
         if sink is not None:
-            try:
+            with contextlib.suppress(OSError):
                 await sink.flush()
-            except OSError:
-                pass
             await sink.close()
             self._received = min(self._received, sink.position)
         if self._state != PROGRESSING or self._destroyed:
@@ -916,10 +908,8 @@ def _total_of(response: Any, offset: int) -> int:
 
 
 def _size_of(temp: Path, target: Path | None) -> int:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         return os.stat(temp).st_size
-    except FileNotFoundError:
-        pass
     # An item from createInterruptedDownload may hold its partial data at the target itself.
     if target is not None and os.path.isfile(target):
         os.replace(target, temp)

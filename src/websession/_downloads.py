@@ -9,6 +9,7 @@ user's Downloads folder) under Chromium's generated name, made unique.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -173,10 +174,8 @@ class DownloadsSessionMixin(CamelAliases):
         return [item for item in self._downloads if not item._destroyed]
 
     def _forget_download(self, item: DownloadItem) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             self._downloads.remove(item)
-        except ValueError:
-            pass
 
     def _clear_downloads(self, url_filter: Callable[[str], bool] | None = None) -> int:
         """Remove finished downloads from the history (``clear_data`` type ``downloads``).

@@ -11,6 +11,7 @@ start them, and the session's handlers and events answer exactly as in Electron
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -127,14 +128,12 @@ class BlockType(Enum):
 def _xdg_dir(name: str, fallback: str) -> Path:
     home = Path.home()
     config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "user-dirs.dirs"
-    try:
+    with contextlib.suppress(OSError):
         for line in config.read_text(encoding="utf-8").splitlines():
             if line.startswith(f"XDG_{name}_DIR="):
                 value = line.split("=", 1)[1].strip().strip('"').replace("$HOME", str(home))
                 if os.path.isabs(value):
                     return Path(value)
-    except OSError:
-        pass
     return home / fallback
 
 
@@ -300,13 +299,9 @@ class MediaPolicySessionMixin(CamelAliases):
     # -- File System Access ----------------------------------------------------------------------
 
     def _restricted_path_rules(self) -> list[tuple[Path, BlockType]]:
-        app_data: list[Path] = []
-        try:
-            from ._paths import get_user_data_path
+        from ._paths import get_user_data_path
 
-            app_data.append(Path(get_user_data_path()))
-        except ImportError:
-            pass
+        app_data: list[Path] = [Path(get_user_data_path())]
         storage = getattr(self, "storage_path", None)
         if storage is not None:
             app_data.append(Path(storage))

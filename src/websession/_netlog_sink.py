@@ -64,17 +64,22 @@ def tail(polled_json: bytes | None) -> bytes:
     return out + b"}\n"
 
 
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
 def repair(data: bytes) -> bytes:
     """Return a log cut short by a crash as complete JSON, as Chrome's NetLog viewer repairs it.
 
     The viewer keeps everything up to the last ``,\\n`` (the end of the last whole event line)
     and closes the events array and the object with ``]}``. A complete log is returned as is.
     """
-    try:
-        json.loads(data)
+    if _is_json(data):
         return data
-    except ValueError:
-        pass
     end = max(data.rfind(b",\n"), data.rfind(b",\r"))
     if end == -1:
         raise ValueError("not a NetLog file: no complete event line to keep")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import socket
@@ -297,10 +298,8 @@ def decode_script(data: bytes, content_type: str | None = None) -> str:
             if name.lower() == "charset":
                 charset = value.strip().strip('"')
     if charset:
-        try:
+        with contextlib.suppress(LookupError):
             return data.decode(charset, errors="replace")
-        except LookupError:
-            pass
     return data.decode("latin-1")
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import itertools
 import platform
-from pathlib import Path
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from multidict import CIMultiDict

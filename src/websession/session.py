@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._naming import snake_case
-from ._session import Session, all_sessions, default_session as _default_session, from_partition, from_path
+from ._session import Session, all_sessions, from_partition, from_path
+from ._session import default_session as _default_session
 
 __all__ = ["Session", "all_sessions", "default_session", "from_partition", "from_path"]
 
