@@ -64,6 +64,9 @@ class ProxyState:
     connect: ProxyConnectState = field(default_factory=ProxyConnectState)
     resolve_lock: asyncio.Lock | None = None
     generation: int = 0
+    # Fixed rules depend only on scheme, host and port: their answer per origin is kept until
+    # the configuration changes.
+    by_origin: dict[str, ProxyList] = field(default_factory=dict)
 
 
 class ProxySessionMixin:
@@ -106,6 +109,7 @@ class ProxySessionMixin:
         state = self._proxy_state
         self._drop_engine()
         state.config = config
+        state.by_origin.clear()
         self._proxy_direct = self._always_direct()
         state.mode = mode
         state.generation += 1
@@ -126,6 +130,7 @@ class ProxySessionMixin:
         state = self._proxy_state
         if state.mode == "system":
             state.config = config_from_environment(dict(os.environ))
+            state.by_origin.clear()
             self._proxy_direct = self._always_direct()
         self._drop_engine()
         if state.config.has_automatic_settings:
@@ -181,14 +186,22 @@ class ProxySessionMixin:
 
     async def _proxy_list(self, url: str) -> ProxyList:
         """Return the proxies for ``url``; a mandatory PAC failure raises :class:`NetError`."""
+        state = self._proxy_state
+        if not state.config.has_automatic_settings:
+            authority_end = url.find("/", url.find("://") + 3)
+            origin = url if authority_end == -1 else url[:authority_end]
+            found = state.by_origin.get(origin)
+            if found is None:
+                found = self._rules_list(url)
+                if len(state.by_origin) >= 4096:
+                    state.by_origin.clear()
+                state.by_origin[origin] = found
+            return found
         parts = split_url(url)
         if parts is None:
             raise NetError("ERR_INVALID_URL")
-        state = self._proxy_state
         config = state.config
         direct = ProxyList([DIRECT_CHAIN])
-        if not config.has_automatic_settings:
-            return config.rules.apply(parts)[0]
         # ProxyResolutionServiceImpl: localhost and link-local never go to the PAC script.
         if matches_implicit(parts.host):
             return direct
@@ -207,6 +220,13 @@ class ProxySessionMixin:
                 raise NetError("ERR_MANDATORY_PROXY_CONFIGURATION_FAILED") from None
             return direct
         return ProxyList.from_pac_string(result.result)
+
+    def _rules_list(self, url: str) -> ProxyList:
+        parts = split_url(url)
+        if parts is None:
+            raise NetError("ERR_INVALID_URL")
+        found: ProxyList = self._proxy_state.config.rules.apply(parts)[0]
+        return found
 
     def _always_direct(self) -> bool:
         """Tell whether every request goes direct (no rules, no PAC): the transport's fast path."""
