@@ -491,9 +491,7 @@ cdef void canon_path(string& out, const unsigned char* p, size_t n, cbool backsl
             if out.size() > base + 1:
                 cut = out.rfind(<char>47, out.size() - 2)
                 out.resize(cut + 1)
-        elif segment == b".":
-            pass
-        else:
+        elif segment != b".":  # a "." segment adds nothing
             out.append(segment)
             if not last:
                 out.push_back(b'/')

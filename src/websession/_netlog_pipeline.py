@@ -811,7 +811,7 @@ _TRACE = _trace_config()
 def _cipher_ids() -> dict[str, int]:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.set_ciphers("ALL:@SECLEVEL=0")
-    # OpenSSL ids are 0x0300XXXX; the low 16 bits are the IANA cipher suite number Chrome logs.
+    # An OpenSSL id is 0x0300 then 16 bits: the IANA cipher suite number Chrome logs.
     return {c["name"]: int(c["id"]) & 0xFFFF for c in ctx.get_ciphers()}
 
 
