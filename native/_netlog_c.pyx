@@ -322,18 +322,7 @@ cdef class _Buffer:
             else:
                 raise TypeError(
                     f"NetLog params must be a dict or None, not {type(params).__name__}")
-            self.put_int(phase)
-            self.put(b',"source":{"id":', 16)
-            self.put_int(source_id)
-            self.put(b',"start_time":"', 15)
-            self.put_int(source_start)
-            self.put(b'","type":', 9)
-            self.put_int(source_type)
-            self.put(b'},"time":"', 10)
-            self.put_int(time)
-            self.put(b'","type":', 9)
-            self.put_int(event_type)
-            self.put_char(b'}')
+            self.put_fields(time, source_id, source_type, source_start, event_type, phase)
         except BaseException:
             self.length = start
             raise
@@ -343,6 +332,12 @@ cdef class _Buffer:
                       long long source_start, long long event_type, long long phase) except -1:
         """Put ``"phase":...}`` and the line's ``,\n`` (everything after the params)."""
         self.put(b'"phase":', 8)
+        self.put_fields(time, source_id, source_type, source_start, event_type, phase)
+        return self.put(b',\n', 2)
+
+    cdef int put_fields(self, long long time, long long source_id, long long source_type,
+                        long long source_start, long long event_type, long long phase) except -1:
+        """Put the phase value and everything after it, up to the event's closing ``}``."""
         self.put_int(phase)
         self.put(b',"source":{"id":', 16)
         self.put_int(source_id)
@@ -354,7 +349,7 @@ cdef class _Buffer:
         self.put_int(time)
         self.put(b'","type":', 9)
         self.put_int(event_type)
-        return self.put(b'},\n', 3)
+        return self.put_char(b'}')
 
     cdef int put_plain(self, long long time, long long source_id, long long source_type,
                        long long source_start, long long event_type, long long phase) except -1:
@@ -394,18 +389,7 @@ cdef class _Buffer:
                 self.put(b',"line":', 8)
                 self.put_string(line)
             self.put(b'},"phase":', 10)
-            self.put_int(phase)
-            self.put(b',"source":{"id":', 16)
-            self.put_int(source_id)
-            self.put(b',"start_time":"', 15)
-            self.put_int(source_start)
-            self.put(b'","type":', 9)
-            self.put_int(source_type)
-            self.put(b'},"time":"', 10)
-            self.put_int(time)
-            self.put(b'","type":', 9)
-            self.put_int(event_type)
-            self.put_char(b'}')
+            self.put_fields(time, source_id, source_type, source_start, event_type, phase)
         except BaseException:
             self.length = start
             raise

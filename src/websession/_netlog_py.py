@@ -264,6 +264,11 @@ def _event(
     return "".join(out)
 
 
+def _check_params(params: object) -> None:
+    if params is not None and not isinstance(params, dict):
+        raise TypeError(f"NetLog params must be a dict or None, not {type(params).__name__}")
+
+
 def encode_event(
     time: int,
     source_id: int,
@@ -274,8 +279,7 @@ def encode_event(
     params: dict[str, Any] | None = None,
 ) -> bytes:
     """Return one event as its JSON line (without the ``,\\n`` that follows it in a file)."""
-    if params is not None and not isinstance(params, dict):
-        raise TypeError(f"NetLog params must be a dict or None, not {type(params).__name__}")
+    _check_params(params)
     return _utf8(_event(time, source_id, source_type, source_start, event_type, phase, params))
 
 
@@ -299,8 +303,7 @@ class Writer:
         params: dict[str, Any] | None = None,
     ) -> None:
         """Encode one event and buffer it; a failing event leaves nothing behind."""
-        if params is not None and not isinstance(params, dict):
-            raise TypeError(f"NetLog params must be a dict or None, not {type(params).__name__}")
+        _check_params(params)
         line = _utf8(_event(time, source_id, source_type, source_start, event_type, phase, params))
         self._buffer += line
         self._buffer += b",\n"
