@@ -51,19 +51,54 @@ _CLASS[ord('<')] = 1
 _CLASS[0xE2] = 2
 
 cdef const char* _HEX = b"0123456789ABCDEF"
+cdef bytes _REQUEST_LINE_END = b' HTTP/1.1\\r\\n"'  # JSON of " HTTP/1.1\r\n" and the closing quote
+cdef const char* _DIGIT_PAIRS = (
+    b"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    b"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    b"8081828384858687888990919293949596979899")
+
+
+cdef int _format_int(char* out, long long value) noexcept:
+    """Write ``value`` in decimal at ``out`` (at most 20 bytes); return the length."""
+    cdef char tmp[24]
+    cdef int pos = 24
+    cdef unsigned long long v
+    cdef unsigned int pair
+    cdef bint negative = value < 0
+    if negative:
+        v = <unsigned long long>(-(value + 1)) + 1
+    else:
+        v = <unsigned long long>value
+    while v >= 100:
+        pair = <unsigned int>(v % 100) * 2
+        v //= 100
+        pos -= 2
+        tmp[pos] = _DIGIT_PAIRS[pair]
+        tmp[pos + 1] = _DIGIT_PAIRS[pair + 1]
+    if v >= 10:
+        pair = <unsigned int>v * 2
+        pos -= 2
+        tmp[pos] = _DIGIT_PAIRS[pair]
+        tmp[pos + 1] = _DIGIT_PAIRS[pair + 1]
+    else:
+        pos -= 1
+        tmp[pos] = <char>(48 + v)
+    if negative:
+        pos -= 1
+        tmp[pos] = b'-'
+    memcpy(out, tmp + pos, 24 - pos)
+    return 24 - pos
 
 
 cdef class _Buffer:
-    cdef char* data
-    cdef Py_ssize_t length
-    cdef Py_ssize_t capacity
-
     def __cinit__(self):
         self.capacity = 1 << 16
         self.data = <char*>PyMem_Malloc(self.capacity)
         if self.data == NULL:
             raise MemoryError()
         self.length = 0
+        self.source_length = 0
+        self.time_length = 0
 
     def __dealloc__(self):
         PyMem_Free(self.data)
@@ -83,39 +118,10 @@ cdef class _Buffer:
         self.capacity = cap
         return 0
 
-    cdef inline int put(self, const char* s, Py_ssize_t n) except -1:
-        if self.length + n > self.capacity:
-            self.grow(n)
-        memcpy(self.data + self.length, s, n)
-        self.length += n
-        return 0
-
-    cdef inline int put_char(self, char c) except -1:
-        if self.length + 1 > self.capacity:
-            self.grow(1)
-        self.data[self.length] = c
-        self.length += 1
-        return 0
-
     cdef int put_int(self, long long value) except -1:
         cdef char tmp[24]
-        cdef int pos = 24
-        cdef unsigned long long v
-        cdef bint negative = value < 0
-        if negative:
-            v = <unsigned long long>(-(value + 1)) + 1
-        else:
-            v = <unsigned long long>value
-        while True:
-            pos -= 1
-            tmp[pos] = <char>(48 + v % 10)
-            v //= 10
-            if v == 0:
-                break
-        if negative:
-            pos -= 1
-            tmp[pos] = b'-'
-        return self.put(tmp + pos, 24 - pos)
+        cdef int n = _format_int(tmp, value)
+        return self.put(tmp, n)
 
     cdef int put_string(self, object text) except -1:
         self.put_char(b'"')
@@ -338,15 +344,33 @@ cdef class _Buffer:
     cdef int put_fields(self, long long time, long long source_id, long long source_type,
                         long long source_start, long long event_type, long long phase) except -1:
         """Put the phase value and everything after it, up to the event's closing ``}``."""
-        self.put_int(phase)
-        self.put(b',"source":{"id":', 16)
-        self.put_int(source_id)
-        self.put(b',"start_time":"', 15)
-        self.put_int(source_start)
-        self.put(b'","type":', 9)
-        self.put_int(source_type)
-        self.put(b'},"time":"', 10)
-        self.put_int(time)
+        cdef int n
+        if 0 <= phase <= 9:
+            self.put_char(<char>(48 + phase))
+        else:
+            self.put_int(phase)
+        # Consecutive events mostly share their source and millisecond: their text is kept.
+        if (self.source_length == 0 or source_id != self.source_id
+                or source_start != self.source_start or source_type != self.source_type):
+            n = 0
+            memcpy(self.source_text, b',"source":{"id":', 16)
+            n = 16 + _format_int(self.source_text + 16, source_id)
+            memcpy(self.source_text + n, b',"start_time":"', 15)
+            n += 15
+            n += _format_int(self.source_text + n, source_start)
+            memcpy(self.source_text + n, b'","type":', 9)
+            n += 9
+            n += _format_int(self.source_text + n, source_type)
+            memcpy(self.source_text + n, b'},"time":"', 10)
+            self.source_length = n + 10
+            self.source_id = source_id
+            self.source_type = source_type
+            self.source_start = source_start
+        self.put(self.source_text, self.source_length)
+        if self.time_length == 0 or time != self.time_value:
+            self.time_length = _format_int(self.time_text, time)
+            self.time_value = time
+        self.put(self.time_text, self.time_length)
         self.put(b'","type":', 9)
         self.put_int(event_type)
         return self.put_char(b'}')
@@ -372,12 +396,9 @@ cdef class _Buffer:
         cdef Py_ssize_t start = self.length
         cdef bint comma = False
         try:
-            for text in (first, line):
-                if text is not None and not isinstance(text, str):
-                    raise TypeError(f"NetLog params cannot hold a {type(text).__name__}")
             self.put(b'{"params":{"headers":[', 22)
             if first is not None:
-                self.put_string(first)
+                self.put_line(first)
                 comma = True
             for name, value in headers:
                 if comma:
@@ -387,13 +408,45 @@ cdef class _Buffer:
             self.put_char(b']')
             if line is not None:
                 self.put(b',"line":', 8)
-                self.put_string(line)
+                self.put_line(line)
             self.put(b'},"phase":', 10)
             self.put_fields(time, source_id, source_type, source_start, event_type, phase)
         except BaseException:
             self.length = start
             raise
         return 0
+
+    cdef int put_line(self, object text) except -1:
+        """Put the status or request line of a headers event: a ``str``, or (from the compiled
+        request log) its parts, ``(major, minor, status, reason)`` for what
+        ``f"HTTP/{major}.{minor} {status} {reason or ''}".rstrip()`` reads, ``(method, path)``
+        for ``f"{method} {path} HTTP/1.1\\r\\n"``."""
+        if type(text) is str:
+            return self.put_string(text)
+        if type(text) is tuple and len(<tuple>text) == 4:
+            major, minor, status, reason = <tuple>text
+            self.put(b'"HTTP/', 6)
+            self.put_int(major)
+            self.put_char(b'.')
+            self.put_int(minor)
+            self.put_char(b' ')
+            self.put_int(status)
+            if reason:
+                reason = reason.rstrip()
+                if reason:
+                    self.put_char(b' ')
+                    self.put_chars(reason)
+            return self.put_char(b'"')
+        if type(text) is tuple and len(<tuple>text) == 2:
+            method, path = <tuple>text
+            self.put_char(b'"')
+            self.put_chars(method)
+            self.put_char(b' ')
+            self.put_chars(path)
+            return self.put(_REQUEST_LINE_END, len(_REQUEST_LINE_END))
+        if isinstance(text, str):
+            return self.put_string(text)
+        raise TypeError(f"NetLog params cannot hold a {type(text).__name__}")
 
     cdef bytes take(self):
         cdef bytes out = PyBytes_FromStringAndSize(self.data, self.length)
@@ -422,46 +475,38 @@ def encode_event(long long time, long long source_id, long long source_type,
 cdef class Writer:
     """Encode events into a buffer of ``<event>,\\n`` lines handed to ``sink`` in chunks."""
 
-    cdef _Buffer _buffer
-    cdef public object sink
-    cdef public Py_ssize_t chunk_size
-    cdef public Py_ssize_t events
-
     def __init__(self, sink, chunk_size=1 << 16):
         self.sink = sink
         self.chunk_size = int(chunk_size)
         self.events = 0
         self._buffer = _Buffer()
 
-    def add(self, long long time, long long source_id, long long source_type,
-            long long source_start, long long event_type, long long phase, params=None):
-        """Encode one event and buffer it; a failing event leaves nothing behind."""
-        cdef _Buffer buffer = self._buffer
-        buffer.put_event(time, source_id, source_type, source_start, event_type, phase, params)
-        buffer.put(b",\n", 2)
-        self.events += 1
-        if buffer.length >= self.chunk_size:
-            self.flush()
+    # The request log (``_netlog_request_c``) writes through these, without Python calls.
 
-    def add_headers(self, long long time, long long source_id, long long source_type,
-                    long long source_start, long long event_type, long long phase, int mode,
-                    first, headers, line=None):
-        """Buffer a headers event with ``headers_params(mode, first, headers, line)`` as its
-        params (see ``_netlog_py``), formatted straight from the ``(name, value)`` pairs."""
-        cdef _Buffer buffer = self._buffer
-        buffer.put_headers_event(time, source_id, source_type, source_start, event_type, phase,
-                                 mode, first, headers, line)
-        buffer.put(b",\n", 2)
-        self.events += 1
-        if buffer.length >= self.chunk_size:
-            self.flush()
+    cdef int event(self, long long time, long long source_id, long long source_type,
+                   long long source_start, long long event_type, long long phase,
+                   object params) except -1:
+        self._buffer.put_event(time, source_id, source_type, source_start, event_type, phase, params)
+        self._buffer.put(b",\n", 2)
+        return self.written(1)
 
-    def add_exchange(self, long long sent_at, long long time, long long source_id,
-                     long long source_type, long long source_start, object socket, int mode,
-                     object line, object request_headers, object status_line,
-                     object response_headers):
-        """Buffer the events of one request/response exchange on a connection (see
-        ``_netlog_py.Writer.add_exchange``); a failing exchange leaves nothing behind."""
+    cdef int plain(self, long long time, long long source_id, long long source_type,
+                   long long source_start, long long event_type, long long phase) except -1:
+        self._buffer.put_plain(time, source_id, source_type, source_start, event_type, phase)
+        return self.written(1)
+
+    cdef int headers(self, long long time, long long source_id, long long source_type,
+                     long long source_start, long long event_type, long long phase, int mode,
+                     object first, object headers, object line) except -1:
+        self._buffer.put_headers_event(time, source_id, source_type, source_start, event_type,
+                                       phase, mode, first, headers, line)
+        self._buffer.put(b",\n", 2)
+        return self.written(1)
+
+    cdef int exchange(self, long long sent_at, long long time, long long source_id,
+                      long long source_type, long long source_start, object socket, int mode,
+                      object line, object request_headers, object status_line,
+                      object response_headers) except -1:
         cdef _Buffer buffer = self._buffer
         cdef Py_ssize_t start = buffer.length
         cdef long long sock_id = 0, sock_type = 0, sock_start = 0
@@ -489,9 +534,36 @@ cdef class Writer:
         except BaseException:
             buffer.length = start
             raise
+        return self.written(count)
+
+    cdef int written(self, Py_ssize_t count) except -1:
+        """Count ``count`` events just buffered; hand a full chunk to the sink."""
         self.events += count
-        if buffer.length >= self.chunk_size:
+        if self._buffer.length >= self.chunk_size:
             self.flush()
+        return 0
+
+    def add(self, long long time, long long source_id, long long source_type,
+            long long source_start, long long event_type, long long phase, params=None):
+        """Encode one event and buffer it; a failing event leaves nothing behind."""
+        self.event(time, source_id, source_type, source_start, event_type, phase, params)
+
+    def add_headers(self, long long time, long long source_id, long long source_type,
+                    long long source_start, long long event_type, long long phase, int mode,
+                    first, headers, line=None):
+        """Buffer a headers event with ``headers_params(mode, first, headers, line)`` as its
+        params (see ``_netlog_py``), formatted straight from the ``(name, value)`` pairs."""
+        self.headers(time, source_id, source_type, source_start, event_type, phase, mode, first,
+                     headers, line)
+
+    def add_exchange(self, long long sent_at, long long time, long long source_id,
+                     long long source_type, long long source_start, object socket, int mode,
+                     object line, object request_headers, object status_line,
+                     object response_headers):
+        """Buffer the events of one request/response exchange on a connection (see
+        ``_netlog_py.Writer.add_exchange``); a failing exchange leaves nothing behind."""
+        self.exchange(sent_at, time, source_id, source_type, source_start, socket, mode, line,
+                      request_headers, status_line, response_headers)
 
     def add_plain(self, long long time, long long source_id, long long source_type,
                   long long source_start, tuple events):
@@ -505,9 +577,7 @@ cdef class Writer:
         except BaseException:
             buffer.length = start
             raise
-        self.events += len(events)
-        if buffer.length >= self.chunk_size:
-            self.flush()
+        self.written(len(events))
 
     @property
     def buffered(self):

@@ -350,9 +350,9 @@ async def test_new_connection_seen_without_traces(
 ) -> None:
     """A hop that expected an idle connection but opened one: the protocol factory still shows
     the connect (and the TLS handshake), with no aiohttp trace installed."""
-    from websession import _netlog_pipeline
+    from websession import _netlog_transport
 
-    monkeypatch.setattr(_netlog_pipeline, "_idle_connection", lambda connector, url: True)
+    monkeypatch.setattr(_netlog_transport, "idle_connection", lambda connector, url: True)
     base = await serve(app(), tls=tls)
 
     async def traffic() -> None:

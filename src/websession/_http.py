@@ -254,8 +254,8 @@ class RequestState:
     __slots__ = (
         "id", "session", "method", "url", "headers", "body", "redirect_mode", "credentials",
         "cache_mode", "referrer", "resource_type", "url_chain", "timestamp", "signal",
-        "bypass_custom_protocol_handlers", "from_cache", "net_source", "ip", "load_flags",
-        "upload_data", "has_origin", "deadline", "extra",
+        "bypass_custom_protocol_handlers", "from_cache", "cache_validating", "net_source", "ip",
+        "load_flags", "upload_data", "has_origin", "deadline", "extra",
     )
 
     def __init__(
@@ -278,6 +278,8 @@ class RequestState:
         self.signal: Any = None
         self.bypass_custom_protocol_handlers = False
         self.from_cache = False
+        # True while the HTTP cache sends the hop with validators of its own (a revalidation).
+        self.cache_validating = False
         self.net_source: Any = None
         self.ip: str | None = None
         self.load_flags = 0

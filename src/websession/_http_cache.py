@@ -282,6 +282,7 @@ class HttpCache:
         store.acquire(entry)
         try:
             request_time = time.time()
+            state.cache_validating = bool(added)
             try:
                 response = await forward(state)
             except (NetError, OSError) as error:
@@ -290,6 +291,7 @@ class HttpCache:
                     return self._serve(entry, state, time.time())
                 raise
             finally:
+                state.cache_validating = False
                 for name in added:
                     state.headers.popall(name, None)
             if response.status == 304 and conditions:

@@ -144,13 +144,14 @@ class _Observer:
 class Recorder:
     """The pipeline's handle on NetLog for one session; test :attr:`active` before logging."""
 
-    __slots__ = ("__weakref__", "_own", "active", "everything", "observers")
+    __slots__ = ("__weakref__", "_own", "active", "everything", "observers", "request_log")
 
     def __init__(self) -> None:
         self.active = False
         self.everything = False
         self.observers: tuple[_Observer, ...] = ()
         self._own: tuple[_Observer, ...] = ()
+        self.request_log: Any = None
         _RECORDERS.add(self)
         self._refresh()
 
@@ -158,6 +159,7 @@ class Recorder:
         self.observers = self._own + _APP_OBSERVERS[0]
         self.active = bool(self.observers)
         self.everything = any(o.mode >= EVERYTHING for o in self.observers)
+        self.request_log = core("netlog_request").RequestLog if self.observers else None
 
     @property
     def capture_mode(self) -> int:
@@ -201,6 +203,29 @@ def _schedule_flush(observer: _Observer) -> None:
         return  # outside a loop: the chunk size or stop_logging flushes
     observer.flush_pending = True
     loop.call_later(FLUSH_SECONDS, observer.flush)
+
+
+def put(rec: Recorder, when: int, src: Source, etype: int, phase: int, params: Params) -> None:
+    """Write one event of ``src`` at ``when`` to every file ``rec`` records to, params per mode."""
+    for observer in rec.observers:
+        observer.writer.add(
+            when, src.id, src.type, src.start_time, etype, phase,
+            params(observer.mode) if callable(params) else params,
+        )
+        if not observer.flush_pending:
+            _schedule_flush(observer)
+
+
+def put_headers(
+    rec: Recorder, when: int, src: Source, etype: int, first: str | None, headers: Any, line: str | None
+) -> None:
+    """Write a headers event of ``src``, formatted and elided per capture mode by the writer."""
+    for observer in rec.observers:
+        observer.writer.add_headers(
+            when, src.id, src.type, src.start_time, etype, PHASE_NONE, observer.mode, first, headers, line
+        )
+        if not observer.flush_pending:
+            _schedule_flush(observer)
 
 
 class Source:

@@ -18,7 +18,6 @@ from typing import Any
 
 import yarl
 
-from . import _netlog_pipeline as netlog
 from ._auth import remember_url_credentials
 from ._cache_policy import apply_mode_headers
 from ._errors import NetError, SessionError
@@ -204,7 +203,7 @@ def fetch(session: Any, input: str | Request, init: Mapping[str, Any]) -> Corout
     state = build_state(session, input, init)
     rec = recorder_for(session.net_log)
     if rec.active:
-        netlog.start(rec, state)
+        state.net_source = rec.request_log(rec, state)
     if state.signal is None and state.deadline is None:
         return _run(session, state)
     return _guarded(session, state)
@@ -367,7 +366,7 @@ async def _one_hop(session: Any, state: RequestState) -> tuple[Response, str | N
     else:
         raise NetError("ERR_UNKNOWN_URL_SCHEME")
     response.url = state.url
-    if mask or nl is not None:
+    if mask:
         state.ip = response.remote_address
     state.from_cache = response.from_cache
 

@@ -1,0 +1,719 @@
+# cython: language_level=3
+"""The NetLog events of one request, compiled: the same events as ``websession._netlog_request_py``.
+
+Each step writes its events straight into the recording files' writer buffers (``_netlog_c``)
+with the time read from the monotonic clock in C, and keeps the request's state in C fields; the
+rare steps (a new connection, a trace signal, a failure) call the same Python helpers in
+``_netlog_transport`` as the reference does. A file written by the twin writer (a process that
+mixes implementations) is written through the writer's methods instead.
+"""
+
+from cpython.dict cimport PyDict_Next
+from cpython.object cimport PyObject
+from libc.time cimport timespec
+
+from websession._netlog_c cimport Writer, _Buffer
+
+import asyncio
+
+from websession import _netlog_transport as transport
+from websession._errors import NetError
+from websession._transport import _NetworkBody, map_error
+from websession._net_log import (
+    Source,
+    _next_id,
+    _schedule_flush,
+    redirect_params,
+    request_alive_params,
+    start_job_params,
+)
+from websession._netlog_constants import EVENT_TYPES, SOURCE_TYPES
+
+cdef extern from "<time.h>" nogil:
+    int clock_gettime(int clock_id, timespec* tp)
+    enum: CLOCK_MONOTONIC
+
+cdef enum:
+    BEGIN = 1
+    END = 2
+    NONE = 0
+
+cdef int _ERR_ABORTED = -3
+cdef int _ERR_BLOCKED_BY_CLIENT = -20
+
+cdef long long _REQUEST_ALIVE = EVENT_TYPES["REQUEST_ALIVE"]
+cdef long long _START_JOB = EVENT_TYPES["URL_REQUEST_START_JOB"]
+cdef long long _REDIRECTED = EVENT_TYPES["URL_REQUEST_REDIRECTED"]
+cdef long long _DELEGATE_REDIRECT = EVENT_TYPES["URL_REQUEST_DELEGATE_RECEIVED_REDIRECT"]
+cdef long long _CANCELLED = EVENT_TYPES["CANCELLED"]
+cdef long long _FAILED = EVENT_TYPES["FAILED"]
+cdef long long _GET_BACKEND = EVENT_TYPES["HTTP_CACHE_GET_BACKEND"]
+cdef long long _OPEN_ENTRY = EVENT_TYPES["HTTP_CACHE_OPEN_OR_CREATE_ENTRY"]
+cdef long long _READ_INFO = EVENT_TYPES["HTTP_CACHE_READ_INFO"]
+cdef long long _SOCKET_ALIVE = EVENT_TYPES["SOCKET_ALIVE"]
+cdef long long _SOCKET_CLOSED = EVENT_TYPES["SOCKET_CLOSED"]
+cdef long long _SOCKET_IN_USE = EVENT_TYPES["SOCKET_IN_USE"]
+cdef long long _REUSED = EVENT_TYPES["SOCKET_POOL_REUSED_AN_EXISTING_SOCKET"]
+cdef long long _BOUND = EVENT_TYPES["SOCKET_POOL_BOUND_TO_SOCKET"]
+cdef long long _READ_HEADERS = EVENT_TYPES["HTTP_TRANSACTION_READ_HEADERS"]
+cdef long long _RESPONSE_HEADERS = EVENT_TYPES["HTTP_TRANSACTION_READ_RESPONSE_HEADERS"]
+cdef long long _BYTES_RECEIVED = EVENT_TYPES["SOCKET_BYTES_RECEIVED"]
+cdef long long _FILTERED_BYTES = EVENT_TYPES["URL_REQUEST_JOB_FILTERED_BYTES_READ"]
+cdef long long _URL_REQUEST = SOURCE_TYPES["URL_REQUEST"]
+
+cdef tuple _CACHE_OPENING = ((_GET_BACKEND, BEGIN), (_GET_BACKEND, END), (_OPEN_ENTRY, BEGIN))
+cdef dict _OPENED = {"result": "opened"}
+cdef dict _CREATED = {"result": "created"}
+# The params of REQUEST_ALIVE and URL_REQUEST_START_JOB up to their variable values, as the JSON
+# writer encodes them (keys sorted; see _netlog_request_py and _net_log's *_params).
+cdef bytes _ALIVE_PARAMS = b'{"params":{"priority":"MEDIUM","traffic_annotation":0,"url":'
+cdef bytes _START_JOB_PARAMS = b'{"params":{"initiator":"not an origin","load_flags":'
+cdef bytes _START_JOB_PARAMS_URL = (
+    b',"network_isolation_key":"null null","request_type":"other",'
+    b'"site_for_cookies":"SiteForCookies: {site=null; schemefully_same=false}","url":')
+cdef object _CREATING = transport.CREATING
+cdef str _FACTORY_ATTR = transport._FACTORY_ATTR
+cdef str _SOCKET_ATTR = transport.SOCKET_ATTR
+cdef object _origin = transport._origin
+cdef tuple _TRANSPORT_STEPS = (_READ_HEADERS, EVENT_TYPES["HOST_RESOLVER_MANAGER_REQUEST"])
+
+
+cdef inline long long _now() noexcept:
+    """NetLog time: milliseconds of the monotonic clock, as ``_net_log.now_ms`` reads it."""
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1000 + ts.tv_nsec // 1000000
+
+
+cdef inline object _error(long long net_error):
+    return {"net_error": net_error} if net_error < 0 else None
+
+
+cdef inline object _bytes(object chunk, bint everything):
+    if everything:
+        return {"byte_count": len(chunk), "bytes": bytes(chunk)}
+    return {"byte_count": len(chunk)}
+
+
+cdef int _emit(object rec, long long when, long long sid, long long stype, long long sstart,
+               long long etype, long long phase, object params) except -1:
+    """Write one event to every file ``rec`` records to, params per capture mode."""
+    for observer in rec.observers:
+        value = params(observer.mode) if callable(params) else params
+        writer = observer.writer
+        if type(writer) is Writer:
+            (<Writer>writer).event(when, sid, stype, sstart, etype, phase, value)
+        else:  # the twin writer, in a process that mixes implementations
+            writer.add(when, sid, stype, sstart, etype, phase, value)
+        if not observer.flush_pending:
+            _schedule_flush(observer)
+    return 0
+
+
+cdef int _emit_plain(object rec, long long when, long long sid, long long stype,
+                     long long sstart, long long etype, long long phase) except -1:
+    for observer in rec.observers:
+        writer = observer.writer
+        if type(writer) is Writer:
+            (<Writer>writer).plain(when, sid, stype, sstart, etype, phase)
+        else:
+            writer.add(when, sid, stype, sstart, etype, phase, None)
+        if not observer.flush_pending:
+            _schedule_flush(observer)
+    return 0
+
+
+cdef inline int _put(object rec, long long when, object src, long long etype, long long phase,
+                     object params) except -1:
+    return _emit(rec, when, src.id, src.type, src.start_time, etype, phase, params)
+
+
+cdef class Socket:
+    """A pooled connection's ``SOCKET`` source and the request using it now."""
+
+    cdef public object rec
+    cdef public object source
+    cdef public tuple ident
+    cdef public object in_use
+    cdef public bint alive
+    cdef long long sid, stype, sstart
+
+    def __init__(self, rec, long long when, owner):
+        self.rec = rec
+        self.source = source = rec.new_source("SOCKET")
+        self.sid, self.stype, self.sstart = source.id, source.type, source.start_time
+        self.ident = (self.sid, self.stype, self.sstart)
+        self.in_use = None
+        self.alive = True
+        _emit(rec, when, self.sid, self.stype, self.sstart, _SOCKET_ALIVE, BEGIN, owner.dependency())
+
+    def release(self, long long when):
+        """End ``SOCKET_IN_USE`` for the request using the socket, if one is."""
+        self._release(when)
+
+    cdef int _release(self, long long when) except -1:
+        user = self.in_use
+        if user is not None:
+            self.in_use = None
+            _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _SOCKET_IN_USE, END)
+            if user.sock is self:
+                user.sock = None
+        return 0
+
+    def closed(self, long long net_error=0):
+        """Log the end of the connection (``SOCKET_CLOSED``, ``SOCKET_ALIVE`` END), once."""
+        if not self.alive:
+            return
+        self.alive = False
+        cdef long long when = _now()
+        self._release(when)
+        _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _SOCKET_CLOSED, NONE)
+        _emit(self.rec, when, self.sid, self.stype, self.sstart, _SOCKET_ALIVE, END,
+              _error(net_error))
+
+
+cdef class RequestLog
+
+
+cdef class _CacheForward:
+    """What the HTTP cache calls to go to the network: ends the cache entry step first."""
+
+    cdef RequestLog nl
+    cdef object state
+    cdef object send
+
+    def __call__(self, hop):
+        if hop is not self.state:  # a background revalidation is a request of its own
+            hop.net_source = None
+            return self.send(hop)
+        # An entry the cache opened goes to the network only to be revalidated.
+        self.nl._end(None, _OPEN_ENTRY, _OPENED if hop.cache_validating else _CREATED, _now())
+        return self.send(hop)
+
+
+cdef class RequestLog:
+    """The ``URL_REQUEST`` source of one request, with the BEGINs still waiting for their END.
+
+    The request's own BEGINs are kept on the stack under ``None`` (its ``Source``, ``req``, is
+    only made when Python code asks for it).
+    """
+
+    cdef public object rec
+    cdef object _req
+    cdef public list open
+    cdef public object sock
+    cdef public object connecting
+    cdef public object caching
+    cdef public object proto
+    cdef public object traced
+    cdef public str url
+    cdef public long long sending_at
+    cdef public bint awaiting
+    cdef public bint sent
+    cdef public bint job
+    cdef public bint ended
+    cdef public bint raw_counted
+    cdef public bint everything
+    cdef long long sid, stype, sstart
+
+    def __init__(self, rec, state):
+        self.rec = rec
+        self.sid = _next_id()
+        self.stype = _URL_REQUEST
+        self.sstart = _now()
+        self._req = None
+        self.open = []
+        self.sock = None
+        self.connecting = None
+        self.caching = None
+        self.proto = None
+        self.traced = None
+        self.url = url = state.url
+        self.sending_at = 0
+        self.awaiting = False
+        self.sent = False
+        self.job = False
+        self.ended = False
+        self.raw_counted = False
+        self.everything = rec.everything
+        if "@" in url:
+            _emit(rec, self.sstart, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, BEGIN,
+                  request_alive_params(url))
+            return
+        cdef _Buffer buffer
+        for observer in rec.observers:
+            writer = observer.writer
+            if type(writer) is Writer:
+                # NetLogURLRequestConstructorParams, as the JSON writer would encode the dict
+                buffer = (<Writer>writer)._buffer
+                buffer.put(_ALIVE_PARAMS, len(_ALIVE_PARAMS))
+                buffer.put_string(url)
+                buffer.put(b'},', 2)
+                buffer.put_tail(self.sstart, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, BEGIN)
+                (<Writer>writer).written(1)
+            else:
+                writer.add(self.sstart, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, BEGIN,
+                           {"priority": "MEDIUM", "traffic_annotation": 0, "url": url})
+            if not observer.flush_pending:
+                _schedule_flush(observer)
+
+    @property
+    def req(self):
+        """The request's ``Source``."""
+        if self._req is None:
+            self._req = Source(self.rec, self.stype, self.sid, self.sstart)
+        return self._req
+
+    # -- BEGIN/END bookkeeping ---------------------------------------------------------------
+
+    cdef inline object _key(self, object src):
+        return None if src is None or src is self._req else src
+
+    cdef int _write(self, object key, long long etype, long long phase, object params,
+                    long long when) except -1:
+        if key is None:
+            return _emit(self.rec, when, self.sid, self.stype, self.sstart, etype, phase, params)
+        return _put(self.rec, when, key, etype, phase, params)
+
+    def event(self, src, long long etype, long long phase, params, long long when):
+        """Write one event of ``src`` (this request or one of its sockets)."""
+        self._write(self._key(src), etype, phase, params, when)
+
+    def begin_event(self, src, long long etype, params, long long when):
+        """Write a BEGIN of ``src`` that a later :meth:`end_event` (or a failure) closes."""
+        self._begin(self._key(src), etype, params, when)
+
+    def end_event(self, src, long long etype, params, long long when):
+        """Write the END of an open ``etype`` of ``src``; tell whether one was open."""
+        return self._end(self._key(src), etype, params, when)
+
+    cdef int _begin(self, object key, long long etype, object params, long long when) except -1:
+        self._write(key, etype, BEGIN, params, when)
+        self.open.append((key, etype))
+        return 0
+
+    cdef bint _end(self, object key, long long etype, object params, long long when) except -1:
+        cdef list stack = self.open
+        cdef Py_ssize_t i
+        cdef tuple entry
+        for i in range(len(stack) - 1, -1, -1):
+            entry = <tuple>stack[i]
+            if entry[0] is key and <long long>entry[1] == etype:
+                del stack[i]
+                self._write(key, etype, END, params, when)
+                return True
+        return False
+
+    cdef int _unwind(self, long long net_error, long long when) except -1:
+        cdef list stack = self.open
+        params = _error(net_error)
+        while stack:
+            key, etype = stack.pop()
+            self._write(key, etype, END, params, when)
+        return 0
+
+    def end_transport_events(self, sock, long long net_error, long long when):
+        """End, with ``net_error``, what a failed hop left open in the transport: reading the
+        headers, resolving the host, and every event of the socket ``sock`` it was opening."""
+        cdef list stack = self.open
+        cdef Py_ssize_t i
+        for i in range(len(stack) - 1, -1, -1):
+            key, etype = stack[i]
+            if etype in _TRANSPORT_STEPS or (sock is not None and key is sock):
+                del stack[i]
+                self._write(key, etype, END, {"net_error": net_error}, when)
+
+    def begin(self, str name, params=None):
+        """Log a BEGIN of the request that a later :meth:`end` (or a failure) closes."""
+        if self.caching is not None:
+            self._settle()
+        self._begin(None, EVENT_TYPES[name], params, _now())
+
+    def end(self, str name, params=None):
+        """Log the END of an open ``name``; tell whether one was open."""
+        return self._end(None, EVENT_TYPES[name], params, _now())
+
+    def new_socket(self, long long when):
+        """Return a new ``SOCKET`` source opened for this request at ``when``."""
+        return Socket(self.rec, when, self.req)
+
+    # -- the pipeline's steps ----------------------------------------------------------------
+
+    def start_job(self, state):
+        """``URL_REQUEST_START_JOB``: one hop of the request begins."""
+        self.job = True
+        url = self.url = state.url
+        method = state.method
+        load_flags = state.load_flags
+        cdef long long when = _now()
+        cdef _Buffer buffer
+        if "@" in url or type(method) is not str or type(load_flags) is not int:
+            self._begin(None, _START_JOB, start_job_params(url, method, load_flags), when)
+            return
+        for observer in self.rec.observers:
+            writer = observer.writer
+            if type(writer) is Writer:
+                # NetLogURLRequestStartParams, as the JSON writer would encode the dict
+                buffer = (<Writer>writer)._buffer
+                buffer.put(_START_JOB_PARAMS, len(_START_JOB_PARAMS))
+                buffer.put_int(load_flags)
+                buffer.put(b',"method":', 10)
+                buffer.put_string(method)
+                buffer.put(_START_JOB_PARAMS_URL, len(_START_JOB_PARAMS_URL))
+                buffer.put_string(url)
+                buffer.put(b'},', 2)
+                buffer.put_tail(when, self.sid, self.stype, self.sstart, _START_JOB, BEGIN)
+                (<Writer>writer).written(1)
+            else:
+                writer.add(when, self.sid, self.stype, self.sstart, _START_JOB, BEGIN,
+                           start_job_params(url, method, load_flags)(observer.mode))
+            if not observer.flush_pending:
+                _schedule_flush(observer)
+        self.open.append((None, _START_JOB))
+
+    def job_started(self):
+        """The hop's response headers are in and accepted: end ``URL_REQUEST_START_JOB``."""
+        if self.caching is not None:
+            self._settle()
+        self._end(None, _START_JOB, None, _now())
+
+    def redirect(self, state, str location):
+        """Log a redirect to ``location`` and the ``onBeforeRedirect`` delegate step."""
+        if not self.job:  # an onBeforeRequest redirect: Chrome runs a redirect job for it
+            self.start_job(state)
+        self.job = False
+        cdef long long when = _now()
+        self.release_socket(when)
+        self._end(None, _START_JOB, None, when)
+        _emit(self.rec, when, self.sid, self.stype, self.sstart, _REDIRECTED, NONE,
+              {"location": location} if "@" not in location else redirect_params(location))
+        _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _DELEGATE_REDIRECT, BEGIN)
+        _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _DELEGATE_REDIRECT, END)
+
+    def through_cache(self, cache, state, send):
+        """Return ``cache.fetch(state, ...)`` with the HTTP cache steps logged around it (see
+        ``_netlog_request_py.RequestLog.through_cache``)."""
+        cdef long long when = _now()
+        for observer in self.rec.observers:
+            writer = observer.writer
+            if type(writer) is Writer:
+                (<Writer>writer).plain(when, self.sid, self.stype, self.sstart, _GET_BACKEND, BEGIN)
+                (<Writer>writer).plain(when, self.sid, self.stype, self.sstart, _GET_BACKEND, END)
+                (<Writer>writer).plain(when, self.sid, self.stype, self.sstart, _OPEN_ENTRY, BEGIN)
+            else:
+                writer.add_plain(when, self.sid, self.stype, self.sstart, _CACHE_OPENING)
+            if not observer.flush_pending:
+                _schedule_flush(observer)
+        self.open.append((None, _OPEN_ENTRY))
+        self.caching = state
+        cdef _CacheForward forward = _CacheForward.__new__(_CacheForward)
+        forward.nl = self
+        forward.state = state
+        forward.send = send
+        return cache.fetch(state, forward)
+
+    cdef int _settle(self) except -1:
+        """The cache answered: end the entry it opened without the network, log a cache read."""
+        state = self.caching
+        if state is None:
+            return 0
+        self.caching = None
+        cdef long long when = _now()
+        self._end(None, _OPEN_ENTRY, _OPENED, when)
+        if state.from_cache:
+            _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _READ_INFO, BEGIN)
+            _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _READ_INFO, END)
+        return 0
+
+    def raw_body(self, response):
+        """Count a content-encoded body's bytes as they come off the socket, before decoding."""
+        sock = self.sock
+        if sock is not None and response._stream is not None and "Content-Encoding" in response.headers:
+            self.raw_counted = True
+            response._stream = transport.socket_bytes(self, response._stream, sock.source)
+
+    def finish(self, response):
+        """Watch the body the caller reads (decoded); the request ends with it."""
+        stream = response._stream
+        if stream is None:
+            self.done(0)
+            return
+        sock = None if self.raw_counted or self.sock is None else self.sock.source
+        if type(stream) is _NetworkBody:
+            response._stream = _LoggedNetworkBody(stream._raw, self, sock)
+        else:
+            response._stream = transport.watch_body(stream, self, sock)
+
+    def read(self, chunk, sock):
+        """Log ``chunk`` of the body as read off ``sock`` (if given) and by the request."""
+        self._read(chunk, sock)
+
+    cdef int _read(self, object chunk, object sock) except -1:
+        cdef bint everything = self.everything
+        cdef long long when
+        cdef _Buffer buffer
+        if sock is None and not everything:
+            return 0
+        when = _now()
+        if everything:
+            params = _bytes(chunk, True)
+            if sock is not None:
+                _put(self.rec, when, sock, _BYTES_RECEIVED, NONE, params)
+            # url_request_job.cc logs these only while some log captures bytes.
+            return _emit(self.rec, when, self.sid, self.stype, self.sstart, _FILTERED_BYTES,
+                         NONE, params)
+        sid, stype, sstart = sock.id, sock.type, sock.start_time
+        for observer in self.rec.observers:
+            writer = observer.writer
+            if type(writer) is Writer:
+                buffer = (<Writer>writer)._buffer
+                buffer.put(b'{"params":{"byte_count":', 24)
+                buffer.put_int(len(chunk))
+                buffer.put(b'},', 2)
+                buffer.put_tail(when, sid, stype, sstart, _BYTES_RECEIVED, NONE)
+                (<Writer>writer).written(1)
+            else:
+                writer.add(when, sid, stype, sstart, _BYTES_RECEIVED, NONE, {"byte_count": len(chunk)})
+            if not observer.flush_pending:
+                _schedule_flush(observer)
+        return 0
+
+    def release_socket(self, long long when):
+        """End the use of this request's socket, if it has one."""
+        sock = self.sock
+        if sock is not None:
+            sock.release(when)
+
+    def done(self, long long net_error):
+        """End the request: ``REQUEST_ALIVE`` END (with ``net_error`` when it failed)."""
+        if self.ended:
+            return
+        self.ended = True
+        if self.caching is not None:
+            self._settle()
+        cdef long long when = _now()
+        if self.open:
+            self._unwind(net_error, when)
+        sock = self.sock
+        if sock is not None:
+            if type(sock) is Socket:
+                (<Socket>sock)._release(when)
+            else:
+                sock.release(when)
+        if self.traced is not None:
+            transport.untrace(self)
+        _emit(self.rec, when, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, END,
+              _error(net_error))
+
+    def failed(self, error):
+        """Log the failure or cancellation ``error`` and end the request."""
+        if self.ended:
+            return
+        self.awaiting = False
+        self.caching = None  # what the cache opened ends with the error below
+        cdef long long code = error.code
+        cdef long long when = _now()
+        self._unwind(code, when)
+        connecting = self.connecting
+        if connecting is not None:
+            self.connecting = None
+            connecting.closed(code)
+        _emit(self.rec, when, self.sid, self.stype, self.sstart,
+              _CANCELLED if code == _ERR_ABORTED or code == _ERR_BLOCKED_BY_CLIENT else _FAILED,
+              NONE, {"net_error": code})
+        self.done(code)
+
+    # -- the transport -----------------------------------------------------------------------
+
+    def sending(self, client, extra):
+        """A hop is about to go out on ``client``; return ``extra`` for ``_request``."""
+        self.sending_at = _now()
+        self.awaiting = True
+        self.sent = False
+        self.proto = None
+        if _CREATING.get() is not self:
+            _CREATING.set(self)
+        connector = client._connector
+        if connector is None:
+            return extra
+        if not getattr(connector, _FACTORY_ATTR, False):
+            transport._wrap_factory(connector)
+        if _idle_connection(connector, self.url):
+            return extra
+        return transport.trace(self, client, extra)
+
+    def bind(self, sock, long long when):
+        """Log that this request sends on ``sock`` (an auth resend may change sockets)."""
+        if self.sock is not None:
+            self.release_socket(when)
+        if sock.in_use is not None:
+            sock.release(when)
+        self.sock = sock
+        sock.in_use = self
+        self._log_bound(sock, when)
+
+    cdef int _log_bound(self, object sock, long long when) except -1:
+        source = sock.source
+        _emit(self.rec, when, self.sid, self.stype, self.sstart, _BOUND, NONE, source.dependency())
+        _put(self.rec, when, source, _SOCKET_IN_USE, BEGIN,
+             {"source_dependency": {"id": self.sid, "type": self.stype}})
+        return 0
+
+    def received(self, raw):
+        """The hop's response headers are in: log what the traces did not."""
+        cdef long long when = _now()
+        cdef long long sent_at = self.sending_at
+        cdef Socket bound = None
+        self.awaiting = False
+        proto = getattr(raw, "_protocol", None)
+        if self.connecting is not None and self.proto is not None:
+            transport.connection_up(self, when)  # a new connection no trace watched
+        if proto is not None:
+            sock = getattr(proto, _SOCKET_ATTR, None)
+            if sock is None or not sock.alive:  # opened before this log started
+                sock = Socket(self.rec, sent_at, self.req)
+                transport.watch_close(proto, sock)
+            if sock is not self.sock:
+                if (self.sock is not None or sock.in_use is not None or self.proto is not None
+                        or type(sock) is not Socket):
+                    self.bind(sock, sent_at)
+                else:  # the common case, logged below with the exchange
+                    bound = <Socket>sock
+                    self.sock = bound
+                    bound.in_use = self
+        rec = self.rec
+        version = raw.version
+        # The status line's parts: the writer joins them as the reference's f-string does.
+        if version is not None:
+            status_line = (version.major, version.minor, raw.status, raw.reason)
+        else:
+            status_line = (1, 1, raw.status, None)
+        if bound is not None and self.sent:
+            _emit_plain(rec, sent_at, self.sid, self.stype, self.sstart, _REUSED, NONE)
+            self._log_bound(bound, sent_at)
+            bound = None
+        if self.sent:
+            for observer in rec.observers:
+                writer = observer.writer
+                if type(writer) is Writer:
+                    (<Writer>writer).headers(when, self.sid, self.stype, self.sstart,
+                                             _RESPONSE_HEADERS, NONE, observer.mode, status_line,
+                                             raw.headers.items(), None)
+                else:
+                    writer.add_headers(when, self.sid, self.stype, self.sstart, _RESPONSE_HEADERS,
+                                       NONE, observer.mode, _status_text(status_line),
+                                       raw.headers.items(), None)
+                if not observer.flush_pending:
+                    _schedule_flush(observer)
+            self._end(None, _READ_HEADERS, None, when)
+        else:
+            info = raw.request_info
+            line = (info.method, info.url.raw_path_qs)
+            sent = info.headers.items()
+            received = raw.headers.items()
+            socket = bound.ident if bound is not None else None
+            for observer in rec.observers:
+                writer = observer.writer
+                if type(writer) is Writer:
+                    (<Writer>writer).exchange(sent_at, when, self.sid, self.stype, self.sstart,
+                                              socket, observer.mode, line, sent, status_line,
+                                              received)
+                else:
+                    writer.add_exchange(sent_at, when, self.sid, self.stype, self.sstart, socket,
+                                        observer.mode, f"{line[0]} {line[1]} HTTP/1.1\r\n", sent,
+                                        _status_text(status_line), received)
+                if not observer.flush_pending:
+                    _schedule_flush(observer)
+        if self.traced is not None:
+            transport.untrace(self)
+
+
+cdef str _status_text(tuple parts):
+    major, minor, status, reason = parts
+    return f"HTTP/{major}.{minor} {status} {reason or ''}".rstrip()
+
+
+cdef bint _idle_connection(object connector, str url) except -1:
+    """Tell whether ``connector`` holds an idle connection a request to ``url`` would reuse
+    (``_netlog_transport.idle_connection``)."""
+    conns = getattr(connector, "_conns", None)
+    if not conns:
+        return False
+    host, port, is_ssl = _origin(url)
+    cdef Py_ssize_t pos = 0
+    cdef PyObject* k
+    cdef PyObject* v
+    while PyDict_Next(conns, &pos, &k, &v):
+        key = <object>k
+        if (<object>v and key.port == port and key.is_ssl == is_ssl and key.host == host
+                and key.proxy is None):
+            return True
+    return False
+
+
+cdef class _LoggedNetworkBody:
+    """``_transport._NetworkBody`` with its reading logged: each chunk, then the request's end
+    (or, when the reader gives up on it, its cancellation), like ``_netlog_transport``'s
+    ``_Body`` around it but without a coroutine of its own between the reader and aiohttp."""
+
+    cdef object _raw
+    cdef RequestLog _nl
+    cdef object _sock
+
+    def __init__(self, raw, RequestLog nl, sock):
+        self._raw = raw
+        self._nl = nl
+        self._sock = sock
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        raw = self._raw
+        try:
+            chunk = await raw.content.readany()
+        except asyncio.CancelledError:
+            raw.close()
+            self._nl.failed(NetError("ERR_ABORTED"))
+            raise
+        except Exception as exc:
+            raw.close()
+            error = map_error(exc)
+            self._nl.failed(error)
+            raise error from exc
+        except BaseException:
+            self._nl.failed(NetError("ERR_ABORTED"))
+            raise
+        if not chunk:
+            raw.release()
+            self._nl.done(0)
+            raise StopAsyncIteration
+        self._nl._read(chunk, self._sock)
+        return chunk
+
+    async def read_all(self):
+        """Read the rest of the body in one call (the fast path of ``Response.bytes()``)."""
+        raw = self._raw
+        try:
+            data = await raw.read()
+        except asyncio.CancelledError:
+            raw.close()
+            self._nl.failed(NetError("ERR_ABORTED"))
+            raise
+        except Exception as exc:
+            raw.close()
+            error = map_error(exc)
+            self._nl.failed(error)
+            raise error from exc
+        except BaseException:
+            self._nl.failed(NetError("ERR_ABORTED"))
+            raise
+        raw.release()
+        if data:
+            self._nl._read(data, self._sock)
+        self._nl.done(0)
+        return data
+
+    def __del__(self):
+        if not self._nl.ended:  # the reader dropped the body unfinished: Chrome cancels the request
+            self._nl.failed(NetError("ERR_ABORTED"))
