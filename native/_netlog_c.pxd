@@ -2,9 +2,11 @@
 # The NetLog writer core's C interface, for the request log (_netlog_request_c) to write events
 # straight into a writer's buffer.
 
+cimport cython
 from libc.string cimport memcpy
 
 
+@cython.final
 cdef class _Buffer:
     cdef char* data
     cdef Py_ssize_t length
@@ -59,6 +61,15 @@ cdef class _Buffer:
     cdef bytes take(self)
 
 
+cdef class Observer:
+    cdef public object path
+    cdef public int mode
+    cdef public object sink
+    cdef public object writer
+    cdef public bint flush_pending
+
+
+@cython.final
 cdef class Writer:
     cdef _Buffer _buffer
     cdef public object sink

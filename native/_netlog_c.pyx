@@ -472,6 +472,23 @@ def encode_event(long long time, long long source_id, long long source_type,
     return buffer.take()
 
 
+cdef class Observer:
+    """One file being written: its writer core, sink and capture mode (``_net_log`` makes one
+    per ``start_logging``; the request log reads its fields in C)."""
+
+    def __init__(self, path, int mode, sink, writer):
+        self.path = path
+        self.mode = mode
+        self.sink = sink
+        self.writer = writer
+        self.flush_pending = False
+
+    def flush(self):
+        """Hand what the writer buffered to the sink (the periodic flush)."""
+        self.flush_pending = False
+        self.writer.flush()
+
+
 cdef class Writer:
     """Encode events into a buffer of ``<event>,\\n`` lines handed to ``sink`` in chunks."""
 

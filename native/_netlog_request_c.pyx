@@ -12,9 +12,17 @@ from cpython.dict cimport PyDict_Next
 from cpython.object cimport PyObject
 from libc.time cimport timespec
 
-from websession._netlog_c cimport Writer, _Buffer
+from websession._netlog_c cimport Observer, Writer, _Buffer
 
 import asyncio
+
+try:
+    from _asyncio import current_task as _current_task  # Python 3.12+
+except ImportError:  # Python 3.11: what asyncio.current_task() reads, without its frame
+    from _asyncio import _current_tasks, get_running_loop
+
+    def _current_task():
+        return _current_tasks.get(get_running_loop())
 
 from websession import _netlog_transport as transport
 from websession._errors import NetError
@@ -71,7 +79,8 @@ cdef bytes _START_JOB_PARAMS = b'{"params":{"initiator":"not an origin","load_fl
 cdef bytes _START_JOB_PARAMS_URL = (
     b',"network_isolation_key":"null null","request_type":"other",'
     b'"site_for_cookies":"SiteForCookies: {site=null; schemefully_same=false}","url":')
-cdef object _CREATING = transport.CREATING
+cdef object _SENDING = transport.SENDING
+cdef object _Sending = transport.Sending
 cdef str _FACTORY_ATTR = transport._FACTORY_ATTR
 cdef str _SOCKET_ATTR = transport.SOCKET_ATTR
 cdef object _origin = transport._origin
@@ -95,31 +104,47 @@ cdef inline object _bytes(object chunk, bint everything):
     return {"byte_count": len(chunk)}
 
 
+cdef inline object _writer_of(object observer):
+    return (<Observer>observer).writer if type(observer) is Observer else observer.writer
+
+
+cdef inline int _mode_of(object observer) except? -1:
+    return (<Observer>observer).mode if type(observer) is Observer else observer.mode
+
+
+cdef inline int _flush_later(object observer) except -1:
+    """Have the writer's buffer reach the file within ``FLUSH_SECONDS``."""
+    if type(observer) is Observer:
+        if not (<Observer>observer).flush_pending:
+            _schedule_flush(observer)
+    elif not observer.flush_pending:
+        _schedule_flush(observer)
+    return 0
+
+
 cdef int _emit(object rec, long long when, long long sid, long long stype, long long sstart,
                long long etype, long long phase, object params) except -1:
     """Write one event to every file ``rec`` records to, params per capture mode."""
     for observer in rec.observers:
-        value = params(observer.mode) if callable(params) else params
-        writer = observer.writer
+        value = params(_mode_of(observer)) if callable(params) else params
+        writer = _writer_of(observer)
         if type(writer) is Writer:
             (<Writer>writer).event(when, sid, stype, sstart, etype, phase, value)
         else:  # the twin writer, in a process that mixes implementations
             writer.add(when, sid, stype, sstart, etype, phase, value)
-        if not observer.flush_pending:
-            _schedule_flush(observer)
+        _flush_later(observer)
     return 0
 
 
 cdef int _emit_plain(object rec, long long when, long long sid, long long stype,
                      long long sstart, long long etype, long long phase) except -1:
     for observer in rec.observers:
-        writer = observer.writer
+        writer = _writer_of(observer)
         if type(writer) is Writer:
             (<Writer>writer).plain(when, sid, stype, sstart, etype, phase)
         else:
             writer.add(when, sid, stype, sstart, etype, phase, None)
-        if not observer.flush_pending:
-            _schedule_flush(observer)
+        _flush_later(observer)
     return 0
 
 
@@ -136,10 +161,12 @@ cdef class Socket:
     cdef public tuple ident
     cdef public object in_use
     cdef public bint alive
+    cdef public long long tcp_up_at  # when the TCP connect of a TLS connection ended
     cdef long long sid, stype, sstart
 
     def __init__(self, rec, long long when, owner):
         self.rec = rec
+        self.tcp_up_at = 0
         self.source = source = rec.new_source("SOCKET")
         self.sid, self.stype, self.sstart = source.id, source.type, source.start_time
         self.ident = (self.sid, self.stype, self.sstart)
@@ -242,7 +269,7 @@ cdef class RequestLog:
             return
         cdef _Buffer buffer
         for observer in rec.observers:
-            writer = observer.writer
+            writer = _writer_of(observer)
             if type(writer) is Writer:
                 # NetLogURLRequestConstructorParams, as the JSON writer would encode the dict
                 buffer = (<Writer>writer)._buffer
@@ -254,8 +281,7 @@ cdef class RequestLog:
             else:
                 writer.add(self.sstart, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, BEGIN,
                            {"priority": "MEDIUM", "traffic_annotation": 0, "url": url})
-            if not observer.flush_pending:
-                _schedule_flush(observer)
+            _flush_later(observer)
 
     @property
     def req(self):
@@ -351,7 +377,7 @@ cdef class RequestLog:
             self._begin(None, _START_JOB, start_job_params(url, method, load_flags), when)
             return
         for observer in self.rec.observers:
-            writer = observer.writer
+            writer = _writer_of(observer)
             if type(writer) is Writer:
                 # NetLogURLRequestStartParams, as the JSON writer would encode the dict
                 buffer = (<Writer>writer)._buffer
@@ -366,9 +392,8 @@ cdef class RequestLog:
                 (<Writer>writer).written(1)
             else:
                 writer.add(when, self.sid, self.stype, self.sstart, _START_JOB, BEGIN,
-                           start_job_params(url, method, load_flags)(observer.mode))
-            if not observer.flush_pending:
-                _schedule_flush(observer)
+                           start_job_params(url, method, load_flags)(_mode_of(observer)))
+            _flush_later(observer)
         self.open.append((None, _START_JOB))
 
     def job_started(self):
@@ -395,15 +420,14 @@ cdef class RequestLog:
         ``_netlog_request_py.RequestLog.through_cache``)."""
         cdef long long when = _now()
         for observer in self.rec.observers:
-            writer = observer.writer
+            writer = _writer_of(observer)
             if type(writer) is Writer:
                 (<Writer>writer).plain(when, self.sid, self.stype, self.sstart, _GET_BACKEND, BEGIN)
                 (<Writer>writer).plain(when, self.sid, self.stype, self.sstart, _GET_BACKEND, END)
                 (<Writer>writer).plain(when, self.sid, self.stype, self.sstart, _OPEN_ENTRY, BEGIN)
             else:
                 writer.add_plain(when, self.sid, self.stype, self.sstart, _CACHE_OPENING)
-            if not observer.flush_pending:
-                _schedule_flush(observer)
+            _flush_later(observer)
         self.open.append((None, _OPEN_ENTRY))
         self.caching = state
         cdef _CacheForward forward = _CacheForward.__new__(_CacheForward)
@@ -440,7 +464,7 @@ cdef class RequestLog:
             return
         sock = None if self.raw_counted or self.sock is None else self.sock.source
         if type(stream) is _NetworkBody:
-            response._stream = _LoggedNetworkBody(stream._raw, self, sock)
+            response._stream = _LoggedNetworkBody(stream, self, sock)
         else:
             response._stream = transport.watch_body(stream, self, sock)
 
@@ -464,7 +488,7 @@ cdef class RequestLog:
                          NONE, params)
         sid, stype, sstart = sock.id, sock.type, sock.start_time
         for observer in self.rec.observers:
-            writer = observer.writer
+            writer = _writer_of(observer)
             if type(writer) is Writer:
                 buffer = (<Writer>writer)._buffer
                 buffer.put(b'{"params":{"byte_count":', 24)
@@ -474,8 +498,7 @@ cdef class RequestLog:
                 (<Writer>writer).written(1)
             else:
                 writer.add(when, sid, stype, sstart, _BYTES_RECEIVED, NONE, {"byte_count": len(chunk)})
-            if not observer.flush_pending:
-                _schedule_flush(observer)
+            _flush_later(observer)
         return 0
 
     def release_socket(self, long long when):
@@ -513,6 +536,8 @@ cdef class RequestLog:
         self.caching = None  # what the cache opened ends with the error below
         cdef long long code = error.code
         cdef long long when = _now()
+        if self.connecting is not None:
+            transport.tcp_connected(self, self.connecting)
         self._unwind(code, when)
         connecting = self.connecting
         if connecting is not None:
@@ -531,8 +556,12 @@ cdef class RequestLog:
         self.awaiting = True
         self.sent = False
         self.proto = None
-        if _CREATING.get() is not self:
-            _CREATING.set(self)
+        holder = _SENDING.get()
+        task = _current_task()
+        if holder is None or holder.task is not task:
+            holder = _Sending(task)
+            _SENDING.set(holder)
+        holder.nl = self
         connector = client._connector
         if connector is None:
             return extra
@@ -594,17 +623,16 @@ cdef class RequestLog:
             bound = None
         if self.sent:
             for observer in rec.observers:
-                writer = observer.writer
+                writer = _writer_of(observer)
                 if type(writer) is Writer:
                     (<Writer>writer).headers(when, self.sid, self.stype, self.sstart,
-                                             _RESPONSE_HEADERS, NONE, observer.mode, status_line,
+                                             _RESPONSE_HEADERS, NONE, _mode_of(observer), status_line,
                                              raw.headers.items(), None)
                 else:
                     writer.add_headers(when, self.sid, self.stype, self.sstart, _RESPONSE_HEADERS,
-                                       NONE, observer.mode, _status_text(status_line),
+                                       NONE, _mode_of(observer), _status_text(status_line),
                                        raw.headers.items(), None)
-                if not observer.flush_pending:
-                    _schedule_flush(observer)
+                _flush_later(observer)
             self._end(None, _READ_HEADERS, None, when)
         else:
             info = raw.request_info
@@ -613,17 +641,16 @@ cdef class RequestLog:
             received = raw.headers.items()
             socket = bound.ident if bound is not None else None
             for observer in rec.observers:
-                writer = observer.writer
+                writer = _writer_of(observer)
                 if type(writer) is Writer:
                     (<Writer>writer).exchange(sent_at, when, self.sid, self.stype, self.sstart,
-                                              socket, observer.mode, line, sent, status_line,
+                                              socket, _mode_of(observer), line, sent, status_line,
                                               received)
                 else:
                     writer.add_exchange(sent_at, when, self.sid, self.stype, self.sstart, socket,
-                                        observer.mode, f"{line[0]} {line[1]} HTTP/1.1\r\n", sent,
+                                        _mode_of(observer), f"{line[0]} {line[1]} HTTP/1.1\r\n", sent,
                                         _status_text(status_line), received)
-                if not observer.flush_pending:
-                    _schedule_flush(observer)
+                _flush_later(observer)
         if self.traced is not None:
             transport.untrace(self)
 
@@ -656,12 +683,14 @@ cdef class _LoggedNetworkBody:
     (or, when the reader gives up on it, its cancellation), like ``_netlog_transport``'s
     ``_Body`` around it but without a coroutine of its own between the reader and aiohttp."""
 
+    cdef object _body
     cdef object _raw
     cdef RequestLog _nl
     cdef object _sock
 
-    def __init__(self, raw, RequestLog nl, sock):
-        self._raw = raw
+    def __init__(self, body, RequestLog nl, sock):
+        self._body = body  # it frees the connection of a body dropped unfinished
+        self._raw = body._raw
         self._nl = nl
         self._sock = sock
 

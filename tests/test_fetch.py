@@ -319,3 +319,31 @@ async def test_connections_are_pooled(ses: Any, serve: Any) -> None:
 async def test_net_fetch_uses_the_default_session(base: str) -> None:
     response = await websession.net.fetch(base + "/echo")
     assert json.loads(await response.text())["method"] == "GET"
+
+
+async def test_dropped_unfinished_body_frees_its_connection(ses: Any, serve: Any) -> None:
+    """A response dropped before its body ends closes its connection (Chrome closes the socket
+    of a request cancelled mid-body) instead of holding it until the server finishes."""
+    import gc
+
+    async def stall(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b"first part")
+        await asyncio.sleep(5)  # the rest never comes: cancelled when the client closes
+        return response
+
+    application = web.Application()
+    application.router.add_get("/stall", stall)
+    base = await serve(application)
+    response = await ses.fetch(f"{base}/stall")
+    proto = response._remote._protocol
+    del response
+    gc.collect()
+    for _ in range(200):  # a bounded wait for the close to reach the protocol
+        if proto.transport is None:
+            break
+        await asyncio.sleep(0.005)
+    assert proto.transport is None
+    assert not ses._transport.client().connector._acquired

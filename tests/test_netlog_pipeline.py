@@ -1,17 +1,22 @@
 """NetLog files of real loopback traffic through the whole pipeline: plain, redirect, TLS,
-connection failure, cache hit, webRequest cancel; capture modes; the app-wide log."""
+connection failure, cache hit, webRequest cancel, a dead pooled connection, a dropped response;
+capture modes; the app-wide log."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import gc
 import gzip
 import json
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -194,6 +199,33 @@ async def test_tls(ses: Any, serve: Serve, tmp_path: Path) -> None:
     tls = events.find("SSL_CONNECT", sock)[-1]["params"]
     assert tls["version"].startswith("TLS 1.") and tls["cipher_suite"] > 0
     assert tls["is_resumed"] is False and isinstance(tls["next_proto"], str)
+    tcp_end = events.find("TCP_CONNECT", sock)[-1]
+    assert tcp_end["phase"] == 2 and tcp_end["params"]["source_address"].startswith("127.0.0.1:")
+    assert int(tcp_end["time"]) <= int(events.find("SSL_CONNECT", sock)[0]["time"])
+
+
+async def test_failed_tls_handshake_ends_ssl_connect_not_tcp(
+    ses: Any, serve: Serve, tmp_path: Path
+) -> None:
+    """A certificate the session does not trust fails the handshake: the TCP connect succeeded,
+    SSL_CONNECT ends with the certificate error."""
+    import ssl
+
+    base = await serve(app(), tls=True)
+    ses._transport.ssl_context = ssl.create_default_context()  # the test CA is not trusted
+
+    async def traffic() -> None:
+        with pytest.raises(NetError) as caught:
+            await ses.fetch(f"{base}/plain")
+        assert caught.value.name == "net::ERR_CERT_AUTHORITY_INVALID"
+
+    events = Events(await record(ses, tmp_path / "badcert.json", "default", traffic))
+    [req] = events.of("URL_REQUEST")
+    [sock] = [sid for sid, kind in events.sources.items() if kind == "SOCKET"]
+    tcp_end = [e for e in events.find("TCP_CONNECT", sock) if e["phase"] == 2]
+    assert tcp_end and "net_error" not in (tcp_end[0].get("params") or {})
+    assert (events.net_error("SSL_CONNECT", sock) or 0) < 0
+    assert (events.net_error("REQUEST_ALIVE", req) or 0) < 0
 
 
 async def test_connection_failure(ses: Any, tmp_path: Path) -> None:
@@ -344,30 +376,132 @@ async def test_logging_off_leaves_no_trace(ses: Any, serve: Serve, tmp_path: Pat
     assert not client.trace_configs
 
 
+async def wait_until(condition: Callable[[], bool], what: str, bound: float = 5.0) -> None:
+    """Let the loop run until ``condition()`` holds (a bounded wait, not a timing assertion)."""
+    for _ in range(int(bound / 0.005)):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"gave up waiting until {what}")
+
+
+class DroppingServer:
+    """HTTP/1.1 on a raw socket: each answer has a Content-Length and keeps the connection alive
+    until :meth:`drop` closes, from the server's side, every connection open at that moment."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.handlers: set[asyncio.Task[None]] = set()
+        self.server: asyncio.Server | None = None
+
+    async def start(self, tls: ssl.SSLContext | None) -> str:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=tls)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
+        self.connections += 1
+        self.writers.add(writer)
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: keep-alive\r\n\r\n" % len(BODY)
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")  # a GET: no body follows its headers
+                writer.write(head + BODY)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass  # the connection was closed, by the client or by drop()
+        finally:
+            self.writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await writer.wait_closed()
+
+    def drop(self) -> None:
+        """Close every open connection (each is between requests when the tests call this)."""
+        for writer in self.writers:
+            writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        for task in self.handlers:
+            task.cancel()
+        await asyncio.gather(*self.handlers, return_exceptions=True)
+
+
+async def pool_a_dead_connection(ses: Any, url: str, server: DroppingServer) -> Any:
+    """Leave in ``ses``'s pool an idle keep-alive connection to ``url`` that the server has
+    closed since, as the client has seen; return that connection's protocol."""
+    assert await (await ses.fetch(url)).bytes() == BODY
+    connector = ses._transport.client().connector
+    [[(dead, _)]] = connector._conns.values()  # the connection is back in the pool
+    server.drop()
+    await wait_until(lambda: not dead.is_connected(), "the client saw the server close")
+    assert [[p for p, _ in idle] for idle in connector._conns.values()] == [[dead]]  # still pooled
+    return dead
+
+
 @pytest.mark.parametrize("tls", [False, True])
 async def test_new_connection_seen_without_traces(
-    ses: Any, serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls: bool
+    ses: Any, tmp_path: Path, tls_server_context: ssl.SSLContext, tls: bool
 ) -> None:
     """A hop that expected an idle connection but opened one: the protocol factory still shows
-    the connect (and the TLS handshake), with no aiohttp trace installed."""
+    the connect (and the TLS handshake), with no aiohttp trace installed.
+
+    The real situation: a keep-alive connection pooled before logging started, closed since by
+    the server. aiohttp keeps it in the pool (``connection_lost`` does not touch the pool; only
+    the keep-alive cleanup, 15 s later, or the next ``_get`` drops it), so the log sees an idle
+    connection and installs no trace; ``_get`` finds it dead, closes it and opens a new one.
+    """
     from websession import _netlog_transport
 
-    monkeypatch.setattr(_netlog_transport, "idle_connection", lambda connector, url: True)
-    base = await serve(app(), tls=tls)
+    server = DroppingServer()
+    base = await server.start(tls_server_context if tls else None)
+    url = f"{base}/plain"
+    try:
+        await pool_a_dead_connection(ses, url, server)
+        client = ses._transport.client()
+        assert _netlog_transport.idle_connection(client.connector, url)  # the log will expect reuse
 
-    async def traffic() -> None:
-        assert await (await ses.fetch(f"{base}/plain")).bytes() == BODY
-        assert not ses._transport.client().trace_configs
+        traced_when_connecting: list[bool] = []
 
-    events = Events(await record(ses, tmp_path / "untraced.json", "default", traffic))
+        async def on_create_start(session: Any, ctx: Any, params: Any) -> None:
+            traced_when_connecting.append(_netlog_transport._TRACE in session.trace_configs)
+
+        # An observer of our own, to see that a connection is made and that the log's trace
+        # is not installed when it is.
+        observer = aiohttp.TraceConfig()
+        observer.on_connection_create_start.append(on_create_start)
+        observer.freeze()
+        client._trace_configs.append(observer)
+
+        async def traffic() -> None:
+            assert await (await ses.fetch(url)).bytes() == BODY
+            assert not client.trace_configs[:-1]
+
+        events = Events(await record(ses, tmp_path / "untraced.json", "default", traffic))
+    finally:
+        await server.stop()
+    assert traced_when_connecting == [False]
+    assert server.connections == 2
     [req] = events.of("URL_REQUEST")
     [sock] = sockets_of(events, req)
+    assert events.of("SOCKET") == [sock]  # the dead connection was opened before logging
     names = events.names(sock)
     assert names[:2] == ["SOCKET_ALIVE", "TCP_CONNECT"]
     assert ("SSL_CONNECT" in names) is tls
+    assert names[-2:] == ["SOCKET_CLOSED", "SOCKET_ALIVE"]
     assert "SOCKET_POOL_REUSED_AN_EXISTING_SOCKET" not in events.names(req)
+    assert events.find("TCP_CONNECT", sock)[1]["params"]["source_address"].startswith("127.0.0.1:")
     if tls:
+        assert names.index("TCP_CONNECT") < names.index("SSL_CONNECT")
         assert events.find("SSL_CONNECT", sock)[-1]["params"]["version"].startswith("TLS 1.")
+    assert sum(e["params"]["byte_count"] for e in events.find("SOCKET_BYTES_RECEIVED", sock)) == len(BODY)
 
 
 async def test_everything_logs_socket_bytes_before_decoding(ses: Any, serve: Serve, tmp_path: Path) -> None:
@@ -397,3 +531,66 @@ async def test_timeout_ends_the_request_as_cancelled(ses: Any, serve: Serve, tmp
     assert events.find("CANCELLED", req)[0]["params"] == {"net_error": -3}
     assert events.net_error("REQUEST_ALIVE", req) == -3
     assert events.net_error("HTTP_TRANSACTION_READ_HEADERS", req) == -3
+
+
+def stalling_app() -> web.Application:
+    async def stall(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(BODY)
+        await asyncio.sleep(5)  # the rest never comes: cancelled when the client closes
+        return response
+
+    application = web.Application()
+    application.router.add_get("/stall", stall)
+    return application
+
+
+async def drop_unread(ses: Any, url: str) -> Any:
+    """Fetch ``url``, drop the response with its body unread; return its connection's protocol."""
+    response = await ses.fetch(url)
+    assert response.status == 200
+    proto = response._remote._protocol  # the aiohttp protocol of the response's connection
+    del response
+    gc.collect()
+    return proto
+
+
+async def test_dropped_unread_body_cancels_the_request(ses: Any, serve: Serve, tmp_path: Path) -> None:
+    """A response dropped with its body unread: the request ends CANCELLED (ERR_ABORTED), as
+    Chrome cancels a URLRequest its consumer deletes."""
+    base = await serve(stalling_app())
+
+    async def traffic() -> None:
+        await drop_unread(ses, f"{base}/stall")
+        await asyncio.sleep(0.01)
+
+    events = Events(await record(ses, tmp_path / "dropped.json", "default", traffic))
+    [req] = events.of("URL_REQUEST")
+    assert events.find("CANCELLED", req)[0]["params"] == {"net_error": -3}
+    assert events.names(req)[-2:] == ["CANCELLED", "REQUEST_ALIVE"]
+    assert events.net_error("REQUEST_ALIVE", req) == -3
+    [sock] = sockets_of(events, req)
+    assert events.names(sock)[-3:] == ["SOCKET_IN_USE", "SOCKET_CLOSED", "SOCKET_ALIVE"]
+
+
+async def test_dropped_unread_body_closes_its_connection(ses: Any, serve: Serve, tmp_path: Path) -> None:
+    """Dropping the response also closes its connection (Chrome closes the socket of a request
+    cancelled mid-body), so the file stop_logging writes has every source ended."""
+    base = await serve(stalling_app())
+    path = tmp_path / "dropped.json"
+    await ses.net_log.start_logging(str(path))
+    try:
+        proto = await drop_unread(ses, f"{base}/stall")
+        await wait_until(lambda: proto.transport is None, "the dropped response's connection closed", 1.0)
+        await asyncio.sleep(0.01)  # the protocol's closed future runs its callbacks
+    finally:
+        await ses.net_log.stop_logging()
+        await ses.close_all_connections()  # so the server's handler is not left waiting
+    events = Events(load(path))  # every BEGIN ended, the socket's included
+    [req] = events.of("URL_REQUEST")
+    assert events.find("CANCELLED", req)[0]["params"] == {"net_error": -3}
+    assert events.net_error("REQUEST_ALIVE", req) == -3
+    [sock] = sockets_of(events, req)
+    assert events.names(sock)[-3:] == ["SOCKET_IN_USE", "SOCKET_CLOSED", "SOCKET_ALIVE"]

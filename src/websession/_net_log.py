@@ -79,6 +79,7 @@ from typing import Any, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from . import _netlog_py, _netlog_sink
+from ._netlog_py import Observer
 from ._errors import SessionError
 from ._impl import core
 from ._naming import CamelAliases
@@ -124,23 +125,6 @@ def _event_type(name: str) -> int:
         raise ValueError(f"unknown NetLog event type {name!r}") from None
 
 
-class _Observer:
-    """One file being written: its writer core, sink and capture mode."""
-
-    __slots__ = ("flush_pending", "mode", "path", "sink", "writer")
-
-    def __init__(self, path: str, mode: int, sink: _netlog_sink.FileSink, writer: Any) -> None:
-        self.path = path
-        self.mode = mode
-        self.sink = sink
-        self.writer = writer
-        self.flush_pending = False
-
-    def flush(self) -> None:
-        self.flush_pending = False
-        self.writer.flush()
-
-
 class Recorder:
     """The pipeline's handle on NetLog for one session; test :attr:`active` before logging."""
 
@@ -149,8 +133,8 @@ class Recorder:
     def __init__(self) -> None:
         self.active = False
         self.everything = False
-        self.observers: tuple[_Observer, ...] = ()
-        self._own: tuple[_Observer, ...] = ()
+        self.observers: tuple[Observer, ...] = ()
+        self._own: tuple[Observer, ...] = ()
         self.request_log: Any = None
         _RECORDERS.add(self)
         self._refresh()
@@ -196,7 +180,7 @@ class Recorder:
                 _schedule_flush(observer)
 
 
-def _schedule_flush(observer: _Observer) -> None:
+def _schedule_flush(observer: Observer) -> None:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -417,7 +401,7 @@ def tls_params(version: str, cipher_suite: int, next_proto: str, is_resumed: boo
 # -- the public NetLog -----------------------------------------------------------------------
 
 _RECORDERS: weakref.WeakSet[Recorder] = weakref.WeakSet()
-_APP_OBSERVERS: list[tuple[_Observer, ...]] = [()]
+_APP_OBSERVERS: list[tuple[Observer, ...]] = [()]
 _RUNNING: set[NetLog] = set()
 
 # base::File::Error names (base/files/file.cc OSErrorToFileError), what Electron rejects with.
@@ -458,7 +442,7 @@ class NetLog(CamelAliases):
     def __init__(self, session: object | None = None) -> None:
         self._session = session
         self._recorder = Recorder()
-        self._observer: _Observer | None = None
+        self._observer: Observer | None = None
         self._busy = False
         self.polled_data: Callable[[], Mapping[str, Any]] | None = None
 
@@ -495,7 +479,7 @@ class NetLog(CamelAliases):
             except OSError as error:
                 raise SessionError(_FILE_ERRORS.get(error.errno or 0, "FILE_ERROR_FAILED")) from error
             chunk = CHUNK_SIZE if max_size is None else max(1024, min(CHUNK_SIZE, max_size // 20))
-            self._observer = _Observer(path, mode, sink, netlog.Writer(sink, chunk))
+            self._observer = netlog.Observer(path, mode, sink, netlog.Writer(sink, chunk))
         finally:
             self._busy = False
         _RUNNING.add(self)

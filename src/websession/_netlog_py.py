@@ -283,6 +283,25 @@ def encode_event(
     return _utf8(_event(time, source_id, source_type, source_start, event_type, phase, params))
 
 
+class Observer:
+    """One file being written: its writer core, sink and capture mode (``_net_log`` makes one
+    per ``start_logging``)."""
+
+    __slots__ = ("flush_pending", "mode", "path", "sink", "writer")
+
+    def __init__(self, path: str, mode: int, sink: Any, writer: Any) -> None:
+        self.path = path
+        self.mode = mode
+        self.sink = sink
+        self.writer = writer
+        self.flush_pending = False
+
+    def flush(self) -> None:
+        """Hand what the writer buffered to the sink (the periodic flush)."""
+        self.flush_pending = False
+        self.writer.flush()
+
+
 class Writer:
     """Encode events into a buffer of ``<event>,\\n`` lines handed to ``sink`` in chunks."""
 

@@ -81,10 +81,11 @@ def _bytes(chunk: bytes, everything: bool) -> Params:
 class Socket:
     """A pooled connection's ``SOCKET`` source and the request using it now."""
 
-    __slots__ = ("alive", "ident", "in_use", "rec", "source")
+    __slots__ = ("alive", "ident", "in_use", "rec", "source", "tcp_up_at")
 
     def __init__(self, rec: Recorder, when: int, owner: Source) -> None:
         self.rec = rec
+        self.tcp_up_at = 0  # when the TCP connect of a TLS connection ended (_netlog_transport)
         self.source = source = rec.new_source("SOCKET")
         self.ident = (source.id, source.type, source.start_time)
         self.in_use: RequestLog | None = None
@@ -337,6 +338,8 @@ class RequestLog:
         self.caching = None  # what the cache opened ends with the error below
         code = error.code
         when = _monotonic_ns() // 1_000_000
+        if self.connecting is not None:
+            transport.tcp_connected(self, self.connecting)
         self._unwind(code, when)
         connecting = self.connecting
         if connecting is not None:
@@ -354,7 +357,7 @@ class RequestLog:
         self.awaiting = True
         self.sent = False
         self.proto = None
-        transport.CREATING.set(self)
+        transport.mark_sending(self)
         return transport.prepare(self, client, extra)
 
     def bind(self, sock: Socket, when: int) -> None:

@@ -58,11 +58,43 @@ _monotonic_ns = time.monotonic_ns  # NetLog time is its milliseconds (``_net_log
 
 # A pooled connection's socket source rides on its aiohttp protocol under this name.
 SOCKET_ATTR = "_websession_netlog_socket"
-# The log of the hop last sent in this context, for the protocol factory to find when a
-# connection opens; it counts only while the log's ``awaiting`` says the hop has no answer yet.
-CREATING: contextvars.ContextVar[RequestLog | None] = contextvars.ContextVar(
-    "websession_netlog_sending", default=None
-)
+
+
+class Sending:
+    """The log of the hop a task is sending, for the protocol factory to find when the hop opens
+    a connection; it counts only while the log's ``awaiting`` says the hop has no answer yet.
+
+    A task keeps one (in :data:`SENDING`) and each hop only replaces its ``nl``, so a crawler's
+    worker task sets the context variable once rather than at every request; a task that
+    inherits another's ``Sending`` through its context makes its own.
+    """
+
+    __slots__ = ("nl", "task")
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+        self.nl: Any = None
+
+
+SENDING: contextvars.ContextVar[Sending | None] = contextvars.ContextVar("websession_netlog_sending", default=None)
+
+
+def mark_sending(nl: RequestLog) -> None:
+    """Record that the running task sends ``nl``'s hop now."""
+    task = asyncio.current_task()
+    holder = SENDING.get()
+    if holder is None or holder.task is not task:
+        holder = Sending(task)
+        SENDING.set(holder)
+    holder.nl = nl
+
+
+def _sending_log() -> RequestLog | None:
+    holder = SENDING.get()
+    if holder is None or holder.task is not asyncio.current_task():
+        return None
+    nl = holder.nl
+    return nl if nl is not None and nl.awaiting and not nl.ended else None
 
 
 def _bytes(chunk: bytes, everything: bool) -> dict[str, Any]:
@@ -167,7 +199,14 @@ def connection_up(nl: RequestLog, when: int) -> None:
     source = sock.source
     transport = getattr(proto, "transport", None)
     local = transport.get_extra_info("sockname") if transport is not None else None
-    nl.end_event(source, _TCP_CONNECT, {"source_address": _address(str(local[0]), int(local[1]))} if local else None, when)
+    address = {"source_address": _address(str(local[0]), int(local[1]))} if local else None
+    tcp_up_at = sock.tcp_up_at
+    if tcp_up_at:  # TLS: the TCP connect ended at the protocol factory, the handshake then began
+        sock.tcp_up_at = 0
+        nl.end_event(source, _TCP_CONNECT, address, tcp_up_at)
+        nl.begin_event(source, _SSL_CONNECT, None, tcp_up_at)
+    else:
+        nl.end_event(source, _TCP_CONNECT, address, when)
     tls = transport.get_extra_info("ssl_object") if transport is not None else None
     nl.end_event(source, _SSL_CONNECT, _tls_params(tls) if tls is not None else None, when)
     if proto is None:
@@ -257,8 +296,8 @@ def _wrap_factory(connector: Any) -> None:
 
     def factory(*args: Any, **kwargs: Any) -> Any:
         proto = original(*args, **kwargs)
-        nl = CREATING.get()
-        if nl is not None and nl.awaiting and not nl.ended:
+        nl = _sending_log()
+        if nl is not None:
             _connected(nl, proto)
         return proto
 
@@ -276,8 +315,19 @@ def _connected(nl: RequestLog, proto: Any) -> None:
         sock = nl.connecting = nl.new_socket(nl.sending_at)
         nl.begin_event(sock.source, _TCP_CONNECT, None, nl.sending_at)
     if nl.url.startswith(("https:", "wss:")):
-        nl.end_event(sock.source, _TCP_CONNECT, None, when)
-        nl.begin_event(sock.source, _SSL_CONNECT, None, when)
+        # The local address is known once the TLS transport exists: connection_up() (or a
+        # failed handshake, tcp_connected()) writes the END with the time kept here.
+        sock.tcp_up_at = when
+
+
+def tcp_connected(nl: RequestLog, sock: Any) -> None:
+    """Write the TCP_CONNECT END and SSL_CONNECT BEGIN held back at the protocol factory, so a
+    failed TLS handshake ends SSL_CONNECT and not the TCP connect with its error."""
+    tcp_up_at = sock.tcp_up_at
+    if tcp_up_at:
+        sock.tcp_up_at = 0
+        nl.end_event(sock.source, _TCP_CONNECT, None, tcp_up_at)
+        nl.begin_event(sock.source, _SSL_CONNECT, None, tcp_up_at)
 
 
 def _log(ctx: SimpleNamespace) -> RequestLog | None:
@@ -391,6 +441,8 @@ async def _on_request_exception(_: Any, ctx: SimpleNamespace, params: Any) -> No
     when = _monotonic_ns() // 1_000_000
     # Close what the transport opened; the pipeline ends the rest when the error reaches it.
     sock = nl.connecting
+    if sock is not None:
+        tcp_connected(nl, sock)
     nl.end_transport_events(sock.source if sock is not None else None, code, when)
     if sock is not None:
         nl.connecting = None

@@ -453,9 +453,9 @@ def _finish(session: Any, state: RequestState, response: Response, mask: int) ->
         response._stream = None
         response._data = None
     elif response._stream is not None:
-        if state.net_source is not None:
-            state.net_source.raw_body(response)
         encoding = response.headers.get("Content-Encoding")
+        if encoding and state.net_source is not None:
+            state.net_source.raw_body(response)
         if encoding and state.extra["scheme"] in _HTTP_SCHEMES:
             response._stream = decode_body(response._stream, encoding)
     if state.net_source is not None:

@@ -234,3 +234,11 @@ class _NetworkBody:
         data = await self._read(self._raw.read)
         self._raw.release()
         return data
+
+    def __del__(self) -> None:
+        # aiohttp's response outlives a body dropped unfinished (its payload reader holds it),
+        # so its own finaliser never frees the connection: close it here, as Chrome closes the
+        # socket of a request cancelled mid-body.
+        raw = self._raw
+        if not raw.closed:
+            raw.close()
