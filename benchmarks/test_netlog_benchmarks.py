@@ -1,9 +1,10 @@
 """NetLog writer: events per second of the compiled core, its twin, json/orjson per event, and
 raw writes of pre-encoded bytes (the limit). One round = one request's worth of events (16).
 
-Fetch throughput with logging off / default / everything (one group per event loop), and the
-same off/default comparison alternated round by round in one process
-(``test_fetch_logging_overhead_interleaved``: its ``extra_info`` has both rates and the overhead).
+Fetch throughput with logging off / default / everything (one group per event loop), and
+off / default (compiled request log and writer) / default (their twins) alternated round by round
+in one process (``test_fetch_logging_overhead_interleaved``: its ``extra_info`` has the three
+rates and the throughput drops).
 
 Run: ``python -m pytest benchmarks/test_netlog_benchmarks.py --benchmark-only
 --benchmark-columns=median,ops``.
@@ -193,13 +194,15 @@ def test_fetch_with_logging(
 
 
 def test_fetch_logging_overhead_interleaved(benchmark: Any, fast_server: str, tmp_path: Path) -> None:
-    """Off and default-mode rounds alternated in one process, so machine load hits both alike;
-    ``extra_info`` holds both medians and the overhead (the target is at most 10%)."""
+    """Rounds with logging off, in default mode through the compiled request log and writer, and
+    through their pure-Python twins, alternated in one process so machine load hits all alike;
+    ``extra_info`` holds the medians and the overheads (the target is at most 10% for the
+    compiled log)."""
     import asyncio
     import statistics
     import time
 
-    from websession import session
+    from websession import _impl, session
 
     benchmark.group = f"netlog: fetch 1 KiB x{FETCHES}, off/default alternated"
     loop = asyncio.new_event_loop()
@@ -220,8 +223,13 @@ def test_fetch_logging_overhead_interleaved(benchmark: Any, fast_server: str, tm
         await asyncio.gather(*(worker() for _ in range(FETCH_CONCURRENCY)))
         return time.perf_counter() - start
 
-    async def logged() -> float:
-        await ses.net_log.start_logging(path)
+    async def logged(implementation: str) -> float:
+        previous = _impl.implementation()
+        _impl.use(implementation)  # the writer and the request log are chosen as logging starts
+        try:
+            await ses.net_log.start_logging(path)
+        finally:
+            _impl.use(previous)
         try:
             return await round_()
         finally:
@@ -229,17 +237,22 @@ def test_fetch_logging_overhead_interleaved(benchmark: Any, fast_server: str, tm
 
     loop.run_until_complete(round_())  # warm the pool
     off: list[float] = []
-    on: list[float] = []
+    compiled: list[float] = []
+    twin: list[float] = []
 
-    def pair() -> None:
+    def rounds() -> None:
         off.append(loop.run_until_complete(round_()))
-        on.append(loop.run_until_complete(logged()))
+        compiled.append(loop.run_until_complete(logged("c")))
+        twin.append(loop.run_until_complete(logged("python")))
 
-    benchmark.pedantic(pair, rounds=12, iterations=1)
-    off_median, on_median = statistics.median(off), statistics.median(on)
+    benchmark.pedantic(rounds, rounds=12, iterations=1)
+    off_median, on_median, twin_median = (statistics.median(x) for x in (off, compiled, twin))
     benchmark.extra_info["off_requests_per_second"] = FETCHES / off_median
     benchmark.extra_info["default_requests_per_second"] = FETCHES / on_median
+    benchmark.extra_info["twin_default_requests_per_second"] = FETCHES / twin_median
     benchmark.extra_info["overhead_percent"] = 100 * (on_median / off_median - 1)
+    benchmark.extra_info["throughput_drop_percent"] = 100 * (1 - off_median / on_median)
+    benchmark.extra_info["twin_throughput_drop_percent"] = 100 * (1 - off_median / twin_median)
     loop.run_until_complete(ses.close())
     loop.close()
     asyncio.set_event_loop(None)

@@ -701,18 +701,8 @@ cdef class _LoggedNetworkBody:
         raw = self._raw
         try:
             chunk = await raw.content.readany()
-        except asyncio.CancelledError:
-            raw.close()
-            self._nl.failed(NetError("ERR_ABORTED"))
-            raise
-        except Exception as exc:
-            raw.close()
-            error = map_error(exc)
-            self._nl.failed(error)
-            raise error from exc
-        except BaseException:
-            self._nl.failed(NetError("ERR_ABORTED"))
-            raise
+        except BaseException as exc:
+            raise self._failure(exc)
         if not chunk:
             raw.release()
             self._nl.done(0)
@@ -725,23 +715,28 @@ cdef class _LoggedNetworkBody:
         raw = self._raw
         try:
             data = await raw.read()
-        except asyncio.CancelledError:
-            raw.close()
-            self._nl.failed(NetError("ERR_ABORTED"))
-            raise
-        except Exception as exc:
-            raw.close()
-            error = map_error(exc)
-            self._nl.failed(error)
-            raise error from exc
-        except BaseException:
-            self._nl.failed(NetError("ERR_ABORTED"))
-            raise
+        except BaseException as exc:
+            raise self._failure(exc)
         raw.release()
         if data:
             self._nl._read(data, self._sock)
         self._nl.done(0)
         return data
+
+    cdef BaseException _failure(self, BaseException exc):
+        """Log the read that raised ``exc`` as the request's end; return what to raise: the
+        ``NetError`` of an error, or ``exc`` itself. The connection closes as ``_NetworkBody``
+        closes it: on an error or a cancellation."""
+        if isinstance(exc, Exception):
+            self._raw.close()
+            error = map_error(exc)
+            error.__cause__ = exc
+            self._nl.failed(error)
+            return error
+        if isinstance(exc, asyncio.CancelledError):
+            self._raw.close()
+        self._nl.failed(NetError("ERR_ABORTED"))
+        return exc
 
     def __del__(self):
         if not self._nl.ended:  # the reader dropped the body unfinished: Chrome cancels the request
