@@ -12,6 +12,7 @@ from cpython.dict cimport PyDict_Next
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject
 from libc.math cimport floor, isfinite
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 from libc.stdio cimport snprintf
 
@@ -56,6 +57,25 @@ cdef const char* _DIGIT_PAIRS = (
     b"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
     b"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     b"8081828384858687888990919293949596979899")
+
+
+cdef uint64_t _ONES = 0x0101010101010101ULL
+cdef uint64_t _HIGHS = 0x8080808080808080ULL
+
+
+cdef inline uint64_t _has_zero_byte(uint64_t v) noexcept:
+    return (v - _ONES) & ~v & _HIGHS
+
+
+cdef inline uint64_t _special_bytes(uint64_t x) noexcept:
+    """Tell (non-zero) whether a byte of ``x`` is one put_chars must look at: a control byte,
+    '"', '\\', '<', or any byte of a multi-byte character (bit tricks: "Bit Twiddling Hacks",
+    hasless and haszero)."""
+    return (((x - _ONES * 0x20) & ~x & _HIGHS)
+            | _has_zero_byte(x ^ (_ONES * 0x22))
+            | _has_zero_byte(x ^ (_ONES * 0x5C))
+            | _has_zero_byte(x ^ (_ONES * 0x3C))
+            | (x & _HIGHS))
 
 
 cdef int _format_int(char* out, long long value) noexcept:
@@ -133,15 +153,25 @@ cdef class _Buffer:
         cdef Py_ssize_t n, i, run
         cdef const unsigned char* s
         cdef unsigned char c, cls
+        cdef uint64_t word
         try:
             s = <const unsigned char*>PyUnicode_AsUTF8AndSize(text, &n)
         except UnicodeEncodeError:
             text = fix_surrogates(text)
             s = <const unsigned char*>PyUnicode_AsUTF8AndSize(text, &n)
-        self.grow(n + 1)
+        if self.length + n + 1 > self.capacity:
+            self.grow(n + 1)
         run = 0
         i = 0
         while i < n:
+            # Skip eight bytes at a time while none of them needs escaping (plain ASCII).
+            while i + 8 <= n:
+                memcpy(&word, s + i, 8)
+                if _special_bytes(word):
+                    break
+                i += 8
+            if i >= n:
+                break
             c = s[i]
             cls = _CLASS[c]
             if cls == 0 or (cls == 2 and not (
