@@ -347,3 +347,20 @@ async def test_dropped_unfinished_body_frees_its_connection(ses: Any, serve: Any
         await asyncio.sleep(0.005)
     assert proto.transport is None
     assert not ses._transport.client().connector._acquired
+
+
+async def test_dropped_unread_complete_body_keeps_its_connection(ses: Any, base: str) -> None:
+    """A response dropped unread whose body had all arrived gives its connection back to the
+    pool (keep-alive), as aiohttp's own release would."""
+    import gc
+
+    response = await ses.fetch(f"{base}/multi")
+    proto = response._remote._protocol
+    await asyncio.sleep(0.05)  # the small body arrives with the headers or just after
+    del response
+    gc.collect()
+    await asyncio.sleep(0)
+    assert proto.transport is not None
+    second = await ses.fetch(f"{base}/multi")
+    assert second._remote._protocol is proto
+    await second.bytes()

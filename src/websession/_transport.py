@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import ssl
 from typing import Any
@@ -237,8 +238,10 @@ class _NetworkBody:
 
     def __del__(self) -> None:
         # aiohttp's response outlives a body dropped unfinished (its payload reader holds it),
-        # so its own finaliser never frees the connection: close it here, as Chrome closes the
+        # so its own finaliser never frees the connection. Releasing it here pools a connection
+        # whose body had all arrived and closes one still receiving, as Chrome closes the
         # socket of a request cancelled mid-body.
         raw = self._raw
         if not raw.closed:
-            raw.close()
+            with contextlib.suppress(RuntimeError):  # the event loop has closed
+                raw.release()
