@@ -594,3 +594,34 @@ async def test_dropped_unread_body_closes_its_connection(ses: Any, serve: Serve,
     assert events.net_error("REQUEST_ALIVE", req) == -3
     [sock] = sockets_of(events, req)
     assert events.names(sock)[-3:] == ["SOCKET_IN_USE", "SOCKET_CLOSED", "SOCKET_ALIVE"]
+
+
+async def test_concurrent_new_connections_are_told_apart(ses: Any, serve: Serve, tmp_path: Path) -> None:
+    """Hops sent at once by tasks that share a parent context each get the connection they
+    opened: the protocol factory finds the log of the task that creates the connection."""
+    bases = [await serve(app()) for _ in range(3)]
+
+    async def first_request_of_the_parent() -> None:
+        assert await (await ses.fetch(f"{bases[0]}/plain")).bytes() == BODY
+
+    async def traffic() -> None:
+        await first_request_of_the_parent()  # the parent task has sent a hop of its own
+        await ses.close_all_connections()
+
+        async def one(base: str) -> None:
+            assert await (await ses.fetch(f"{base}/plain")).bytes() == BODY
+
+        await asyncio.gather(*(one(base) for base in bases))
+
+    events = Events(await record(ses, tmp_path / "concurrent.json", "default", traffic))
+    requests = events.of("URL_REQUEST")
+    assert len(requests) == 4
+    ports = set()
+    for req in requests[1:]:
+        [sock] = sockets_of(events, req)
+        names = events.names(sock)
+        assert names[:2] == ["SOCKET_ALIVE", "TCP_CONNECT"]
+        assert events.find("SOCKET_ALIVE", sock)[0]["params"]["source_dependency"]["id"] == req
+        url = events.find("REQUEST_ALIVE", req)[0]["params"]["url"]
+        ports.add(url.rsplit(":", 1)[1].split("/")[0])
+    assert len(ports) == 3
