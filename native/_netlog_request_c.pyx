@@ -301,10 +301,6 @@ cdef class RequestLog:
             return _emit(self.rec, when, self.sid, self.stype, self.sstart, etype, phase, params)
         return _put(self.rec, when, key, etype, phase, params)
 
-    def event(self, src, long long etype, long long phase, params, long long when):
-        """Write one event of ``src`` (this request or one of its sockets)."""
-        self._write(self._key(src), etype, phase, params, when)
-
     def begin_event(self, src, long long etype, params, long long when):
         """Write a BEGIN of ``src`` that a later :meth:`end_event` (or a failure) closes."""
         self._begin(self._key(src), etype, params, when)

@@ -146,10 +146,6 @@ class RequestLog:
 
     # -- BEGIN/END bookkeeping ---------------------------------------------------------------
 
-    def event(self, src: Source, etype: int, phase: int, params: Params, when: int) -> None:
-        """Write one event of ``src`` (this request or one of its sockets)."""
-        put(self.rec, when, src, etype, phase, params)
-
     def begin_event(self, src: Source, etype: int, params: Params, when: int) -> None:
         """Write a BEGIN of ``src`` that a later :meth:`end_event` (or a failure) closes."""
         put(self.rec, when, src, etype, PHASE_BEGIN, params)
