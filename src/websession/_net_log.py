@@ -79,7 +79,6 @@ from typing import Any, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from . import _netlog_py, _netlog_sink
-from ._netlog_py import Observer
 from ._errors import SessionError
 from ._impl import core
 from ._naming import CamelAliases
@@ -91,6 +90,7 @@ from ._netlog_constants import (
     SOURCE_TYPES,
     net_constants,
 )
+from ._netlog_py import Observer
 from ._options import Opt, options
 
 DEFAULT = 0
@@ -160,24 +160,8 @@ class Recorder:
 
     def add(self, source: Source, event_type: int, phase: int, params: Params) -> None:
         """Log one event of ``source`` to every recording file (params per capture mode)."""
-        observers = self.observers
-        if not observers:
-            return
-        when = now_ms()
-        made: dict[int, Any] = {}
-        for observer in observers:
-            if callable(params):
-                mode = observer.mode
-                if mode not in made:
-                    made[mode] = params(mode)
-                value = made[mode]
-            else:
-                value = params
-            observer.writer.add(
-                when, source.id, source.type, source.start_time, event_type, phase, value
-            )
-            if not observer.flush_pending and observer.writer.buffered:
-                _schedule_flush(observer)
+        if self.observers:
+            put(self, now_ms(), source, event_type, phase, params)
 
 
 def _schedule_flush(observer: Observer) -> None:
@@ -266,13 +250,15 @@ class Source:
             self.recorder.add(self, _event_type(event_type), PHASE_NONE, _bytes_params(data))
 
 
-def _bytes_params(data: bytes) -> Callable[[int], dict[str, Any]]:
-    def make(mode: int) -> dict[str, Any]:
-        if mode >= EVERYTHING:
-            return {"byte_count": len(data), "bytes": bytes(data)}
-        return {"byte_count": len(data)}
+def byte_count_params(chunk: bytes, everything: bool) -> dict[str, Any]:
+    """Params of a bytes event: ``byte_count``, and the ``bytes`` when a log captures them."""
+    if everything:
+        return {"byte_count": len(chunk), "bytes": bytes(chunk)}
+    return {"byte_count": len(chunk)}
 
-    return make
+
+def _bytes_params(data: bytes) -> Callable[[int], dict[str, Any]]:
+    return lambda mode: byte_count_params(data, mode >= EVERYTHING)
 
 
 # -- params of the common events -------------------------------------------------------------

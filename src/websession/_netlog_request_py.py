@@ -30,6 +30,7 @@ from ._net_log import (
     Source,
     _next_id,
     _schedule_flush,
+    byte_count_params,
     put,
     put_headers,
     redirect_params,
@@ -72,10 +73,6 @@ _monotonic_ns = time.monotonic_ns  # NetLog time is its milliseconds (``_net_log
 
 def _error(net_error: int) -> dict[str, int] | None:
     return {"net_error": net_error} if net_error < 0 else None
-
-
-def _bytes(chunk: bytes, everything: bool) -> Params:
-    return {"byte_count": len(chunk), "bytes": bytes(chunk)} if everything else {"byte_count": len(chunk)}
 
 
 class Socket:
@@ -297,7 +294,7 @@ class RequestLog:
         everything = self.everything
         if sock is not None or everything:
             when = _monotonic_ns() // 1_000_000
-            params = _bytes(chunk, everything)
+            params = byte_count_params(chunk, everything)
             if sock is not None:
                 put(self.rec, when, sock, _BYTES_RECEIVED, PHASE_NONE, params)
             if everything:

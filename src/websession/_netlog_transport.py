@@ -35,7 +35,7 @@ import aiohttp
 from yarl import URL
 
 from ._errors import NetError
-from ._net_log import Source, host_resolve_params, put, put_headers, tls_params
+from ._net_log import Source, byte_count_params, host_resolve_params, put, put_headers, tls_params
 from ._netlog_constants import EVENT_TYPES, PHASE_BEGIN, PHASE_END, PHASE_NONE
 from ._transport import map_error
 
@@ -97,10 +97,6 @@ def _sending_log() -> RequestLog | None:
     return nl if nl is not None and nl.awaiting and not nl.ended else None
 
 
-def _bytes(chunk: bytes, everything: bool) -> dict[str, Any]:
-    return {"byte_count": len(chunk), "bytes": bytes(chunk)} if everything else {"byte_count": len(chunk)}
-
-
 def watch_close(proto: Any, sock: Any) -> None:
     """Log ``sock``'s close when aiohttp's protocol ``proto`` loses its connection."""
     setattr(proto, SOCKET_ATTR, sock)
@@ -121,7 +117,7 @@ async def socket_bytes(nl: RequestLog, stream: AsyncIterable[bytes], source: Sou
     """Yield ``stream``'s chunks, logging each as ``SOCKET_BYTES_RECEIVED`` of ``source``."""
     rec, everything = nl.rec, nl.everything
     async for chunk in stream:
-        put(rec, _monotonic_ns() // 1_000_000, source, _BYTES_RECEIVED, PHASE_NONE, _bytes(chunk, everything))
+        put(rec, _monotonic_ns() // 1_000_000, source, _BYTES_RECEIVED, PHASE_NONE, byte_count_params(chunk, everything))
         yield chunk
 
 
@@ -427,7 +423,7 @@ async def _on_chunk_sent(_: Any, ctx: SimpleNamespace, params: Any) -> None:
     nl = _log(ctx)
     if nl is not None and nl.sock is not None:
         chunk = params.chunk
-        body = _bytes(chunk, nl.everything)
+        body = byte_count_params(chunk, nl.everything)
         put(nl.rec, _monotonic_ns() // 1_000_000, nl.sock.source, _BYTES_SENT, PHASE_NONE, body)
 
 
