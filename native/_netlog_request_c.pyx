@@ -148,6 +148,55 @@ cdef int _emit_plain(object rec, long long when, long long sid, long long stype,
     return 0
 
 
+cdef enum:  # the params of the hot events, which _emit_known encodes without a dict
+    ALIVE_PARAMS = 1
+    START_JOB_PARAMS = 2
+    BYTE_COUNT_PARAMS = 3
+
+
+cdef int _emit_known(object rec, long long when, long long sid, long long stype,
+                     long long sstart, long long etype, long long phase, int kind, object url,
+                     object method, long long number) except -1:
+    """Write one event whose params (``kind``: REQUEST_ALIVE's of ``url``, START_JOB's of
+    ``url``, ``method`` and load flags ``number``, or a byte count ``number``) go straight into
+    compiled writers' buffers, as the JSON writer would encode the dict a twin writer gets."""
+    cdef _Buffer buffer
+    for observer in rec.observers:
+        writer = _writer_of(observer)
+        if type(writer) is not Writer:
+            writer.add(when, sid, stype, sstart, etype, phase,
+                       _known_params(kind, url, method, number, _mode_of(observer)))
+            _flush_later(observer)
+            continue
+        buffer = (<Writer>writer)._buffer
+        if kind == ALIVE_PARAMS:  # NetLogURLRequestConstructorParams
+            buffer.put(_ALIVE_PARAMS, len(_ALIVE_PARAMS))
+            buffer.put_string(url)
+        elif kind == START_JOB_PARAMS:  # NetLogURLRequestStartParams
+            buffer.put(_START_JOB_PARAMS, len(_START_JOB_PARAMS))
+            buffer.put_int(number)
+            buffer.put(b',"method":', 10)
+            buffer.put_string(method)
+            buffer.put(_START_JOB_PARAMS_URL, len(_START_JOB_PARAMS_URL))
+            buffer.put_string(url)
+        else:
+            buffer.put(b'{"params":{"byte_count":', 24)
+            buffer.put_int(number)
+        buffer.put(b'},', 2)
+        buffer.put_tail(when, sid, stype, sstart, etype, phase)
+        (<Writer>writer).written(1)
+        _flush_later(observer)
+    return 0
+
+
+cdef dict _known_params(int kind, object url, object method, long long number, int mode):
+    if kind == ALIVE_PARAMS:
+        return {"priority": "MEDIUM", "traffic_annotation": 0, "url": url}
+    if kind == START_JOB_PARAMS:
+        return start_job_params(url, method, number)(mode)
+    return {"byte_count": number}
+
+
 cdef inline int _put(object rec, long long when, object src, long long etype, long long phase,
                      object params) except -1:
     return _emit(rec, when, src.id, src.type, src.start_time, etype, phase, params)
@@ -267,21 +316,8 @@ cdef class RequestLog:
             _emit(rec, self.sstart, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, BEGIN,
                   request_alive_params(url))
             return
-        cdef _Buffer buffer
-        for observer in rec.observers:
-            writer = _writer_of(observer)
-            if type(writer) is Writer:
-                # NetLogURLRequestConstructorParams, as the JSON writer would encode the dict
-                buffer = (<Writer>writer)._buffer
-                buffer.put(_ALIVE_PARAMS, len(_ALIVE_PARAMS))
-                buffer.put_string(url)
-                buffer.put(b'},', 2)
-                buffer.put_tail(self.sstart, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, BEGIN)
-                (<Writer>writer).written(1)
-            else:
-                writer.add(self.sstart, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, BEGIN,
-                           {"priority": "MEDIUM", "traffic_annotation": 0, "url": url})
-            _flush_later(observer)
+        _emit_known(rec, self.sstart, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, BEGIN,
+                    ALIVE_PARAMS, url, None, 0)
 
     @property
     def req(self):
@@ -368,28 +404,11 @@ cdef class RequestLog:
         method = state.method
         load_flags = state.load_flags
         cdef long long when = _now()
-        cdef _Buffer buffer
         if "@" in url or type(method) is not str or type(load_flags) is not int:
             self._begin(None, _START_JOB, start_job_params(url, method, load_flags), when)
             return
-        for observer in self.rec.observers:
-            writer = _writer_of(observer)
-            if type(writer) is Writer:
-                # NetLogURLRequestStartParams, as the JSON writer would encode the dict
-                buffer = (<Writer>writer)._buffer
-                buffer.put(_START_JOB_PARAMS, len(_START_JOB_PARAMS))
-                buffer.put_int(load_flags)
-                buffer.put(b',"method":', 10)
-                buffer.put_string(method)
-                buffer.put(_START_JOB_PARAMS_URL, len(_START_JOB_PARAMS_URL))
-                buffer.put_string(url)
-                buffer.put(b'},', 2)
-                buffer.put_tail(when, self.sid, self.stype, self.sstart, _START_JOB, BEGIN)
-                (<Writer>writer).written(1)
-            else:
-                writer.add(when, self.sid, self.stype, self.sstart, _START_JOB, BEGIN,
-                           start_job_params(url, method, load_flags)(_mode_of(observer)))
-            _flush_later(observer)
+        _emit_known(self.rec, when, self.sid, self.stype, self.sstart, _START_JOB, BEGIN,
+                    START_JOB_PARAMS, url, method, load_flags)
         self.open.append((None, _START_JOB))
 
     def job_started(self):
@@ -471,7 +490,6 @@ cdef class RequestLog:
     cdef int _read(self, object chunk, object sock) except -1:
         cdef bint everything = self.everything
         cdef long long when
-        cdef _Buffer buffer
         if sock is None and not everything:
             return 0
         when = _now()
@@ -482,20 +500,8 @@ cdef class RequestLog:
             # url_request_job.cc logs these only while some log captures bytes.
             return _emit(self.rec, when, self.sid, self.stype, self.sstart, _FILTERED_BYTES,
                          NONE, params)
-        sid, stype, sstart = sock.id, sock.type, sock.start_time
-        for observer in self.rec.observers:
-            writer = _writer_of(observer)
-            if type(writer) is Writer:
-                buffer = (<Writer>writer)._buffer
-                buffer.put(b'{"params":{"byte_count":', 24)
-                buffer.put_int(len(chunk))
-                buffer.put(b'},', 2)
-                buffer.put_tail(when, sid, stype, sstart, _BYTES_RECEIVED, NONE)
-                (<Writer>writer).written(1)
-            else:
-                writer.add(when, sid, stype, sstart, _BYTES_RECEIVED, NONE, {"byte_count": len(chunk)})
-            _flush_later(observer)
-        return 0
+        return _emit_known(self.rec, when, sock.id, sock.type, sock.start_time, _BYTES_RECEIVED,
+                           NONE, BYTE_COUNT_PARAMS, None, None, len(chunk))
 
     def release_socket(self, long long when):
         """End the use of this request's socket, if it has one."""
