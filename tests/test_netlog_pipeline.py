@@ -29,6 +29,18 @@ COOKIE = "sid=req-c00kie-v4lue"
 AUTH = "Bearer s3cret-t0ken"
 SET_COOKIE = "token=resp-s3t-c00kie; Path=/"
 SECRETS = ("req-c00kie-v4lue", "s3cret-t0ken", "resp-s3t-c00kie", "hunter2")
+GZIPPED = gzip.compress(BODY, mtime=0)  # no timestamp in the header: the same bytes every run
+
+
+async def stall(request: web.Request) -> web.StreamResponse:
+    """Send the headers and part of the body; the rest never comes (cancelled when the client
+    closes)."""
+    response = web.StreamResponse()
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(BODY)
+    await asyncio.sleep(5)
+    return response
 
 
 def app(hits: list[int] | None = None) -> web.Application:
@@ -45,7 +57,7 @@ def app(hits: list[int] | None = None) -> web.Application:
         raise web.HTTPFound(f"/redirect/{hops - 1}" if hops > 1 else "/plain")
 
     async def gzipped(request: web.Request) -> web.Response:
-        return web.Response(body=gzip.compress(BODY), headers={"Content-Encoding": "gzip"})
+        return web.Response(body=GZIPPED, headers={"Content-Encoding": "gzip"})
 
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(5)
@@ -534,14 +546,6 @@ async def test_timeout_ends_the_request_as_cancelled(ses: Any, serve: Serve, tmp
 
 
 def stalling_app() -> web.Application:
-    async def stall(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse()
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        await response.write(BODY)
-        await asyncio.sleep(5)  # the rest never comes: cancelled when the client closes
-        return response
-
     application = web.Application()
     application.router.add_get("/stall", stall)
     return application

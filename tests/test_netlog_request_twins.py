@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import gzip
 import itertools
 import json
 import re
@@ -20,13 +19,17 @@ from typing import Any
 import pytest
 from aiohttp import web
 from test_netlog_pipeline import (
+    AUTH,
     BODY,
+    COOKIE,
     DroppingServer,
     Events,
     drop_unread,
     pool_a_dead_connection,
     record,
+    stall,
 )
+from test_netlog_pipeline import app as pipeline_app
 
 import websession
 from websession import _impl
@@ -38,33 +41,20 @@ Traffic = Callable[[Any, str], Awaitable[None]]
 Normalised = tuple[str, int, str, int, Any]
 
 ETAG = '"v1"'
-GZIPPED = gzip.compress(BODY, mtime=0)  # no timestamp in the header: the same bytes every run
 CHUNKS = [BODY[:300], BODY[300:700], BODY[700:]]
-COOKIE = "sid=req-c00kie-v4lue"
-AUTH = "Bearer s3cret-t0ken"
 
 _runs = itertools.count()
 
 
 def app() -> web.Application:
-    async def plain(request: web.Request) -> web.Response:
-        return web.Response(body=BODY, headers={"Set-Cookie": "token=resp-s3t-c00kie; Path=/"})
-
-    async def cached(request: web.Request) -> web.Response:
-        return web.Response(body=BODY, headers={"Cache-Control": "max-age=60"})
+    """The pipeline tests' app (plain, cached, redirect, gzip, slow) and the routes only these
+    scenarios use."""
 
     async def validated(request: web.Request) -> web.Response:
         headers = {"ETag": ETAG, "Cache-Control": "no-cache"}
         if request.headers.get("If-None-Match") == ETAG:
             return web.Response(status=304, headers=headers)
         return web.Response(body=BODY, headers=headers)
-
-    async def redirect(request: web.Request) -> web.Response:
-        hops = int(request.match_info["n"])
-        raise web.HTTPFound(f"/redirect/{hops - 1}" if hops > 1 else "/plain")
-
-    async def gzipped(request: web.Request) -> web.Response:
-        return web.Response(body=GZIPPED, headers={"Content-Encoding": "gzip"})
 
     async def chunked(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
@@ -75,18 +65,6 @@ def app() -> web.Application:
                 await asyncio.sleep(0.02)  # each chunk reaches the client on its own
             await response.write(chunk)
         await response.write_eof()
-        return response
-
-    async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(5)
-        return web.Response(body=BODY)
-
-    async def stall(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse()
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        await response.write(BODY)
-        await asyncio.sleep(5)  # the rest never comes: cancelled when the client closes
         return response
 
     async def echo(request: web.Request) -> web.Response:
@@ -118,14 +96,9 @@ def app() -> web.Application:
             return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="Zone"'}, text="who?")
         return web.Response(body=BODY)
 
-    application = web.Application()
-    application.router.add_get("/plain", plain)
-    application.router.add_get("/cached", cached)
+    application = pipeline_app()
     application.router.add_get("/validated", validated)
-    application.router.add_get("/redirect/{n}", redirect)
-    application.router.add_get("/gzip", gzipped)
     application.router.add_get("/chunked", chunked)
-    application.router.add_get("/slow", slow)
     application.router.add_get("/stall", stall)
     application.router.add_post("/echo", echo)
     application.router.add_get("/stale", stale)
