@@ -28,6 +28,10 @@ cdef extern from "Python.h":
     long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
     int PyUnicode_Compare(object a, object b) except? -1
     bint PyUnicode_IS_ASCII(object s)
+    bint PyUnicode_IS_READY(object s)
+    bint PyUnicode_Check(object s)
+    void* PyUnicode_DATA(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
 
 cdef long long _SAFE_INTEGER = 1LL << 53
 
@@ -78,36 +82,46 @@ cdef inline uint64_t _special_bytes(uint64_t x) noexcept:
             | (x & _HIGHS))
 
 
+cdef inline int _decimal_length(unsigned long long v) noexcept:
+    cdef int n = 1
+    while v >= 10000:
+        v //= 10000
+        n += 4
+    if v >= 1000:
+        return n + 3
+    if v >= 100:
+        return n + 2
+    if v >= 10:
+        return n + 1
+    return n
+
+
 cdef int _format_int(char* out, long long value) noexcept:
     """Write ``value`` in decimal at ``out`` (at most 20 bytes); return the length."""
-    cdef char tmp[24]
-    cdef int pos = 24
     cdef unsigned long long v
     cdef unsigned int pair
-    cdef bint negative = value < 0
-    if negative:
+    cdef int length = 0
+    if value < 0:
         v = <unsigned long long>(-(value + 1)) + 1
+        out[0] = b'-'
+        length = 1
     else:
         v = <unsigned long long>value
+    length += _decimal_length(v)
+    cdef int pos = length
     while v >= 100:
         pair = <unsigned int>(v % 100) * 2
         v //= 100
         pos -= 2
-        tmp[pos] = _DIGIT_PAIRS[pair]
-        tmp[pos + 1] = _DIGIT_PAIRS[pair + 1]
+        out[pos] = _DIGIT_PAIRS[pair]
+        out[pos + 1] = _DIGIT_PAIRS[pair + 1]
     if v >= 10:
         pair = <unsigned int>v * 2
-        pos -= 2
-        tmp[pos] = _DIGIT_PAIRS[pair]
-        tmp[pos + 1] = _DIGIT_PAIRS[pair + 1]
+        out[pos - 2] = _DIGIT_PAIRS[pair]
+        out[pos - 1] = _DIGIT_PAIRS[pair + 1]
     else:
-        pos -= 1
-        tmp[pos] = <char>(48 + v)
-    if negative:
-        pos -= 1
-        tmp[pos] = b'-'
-    memcpy(out, tmp + pos, 24 - pos)
-    return 24 - pos
+        out[pos - 1] = <char>(48 + v)
+    return length
 
 
 cdef class _Buffer:
@@ -139,9 +153,10 @@ cdef class _Buffer:
         return 0
 
     cdef int put_int(self, long long value) except -1:
-        cdef char tmp[24]
-        cdef int n = _format_int(tmp, value)
-        return self.put(tmp, n)
+        if self.length + 20 > self.capacity:
+            self.grow(20)
+        self.length += _format_int(self.data + self.length, value)
+        return 0
 
     cdef int put_string(self, object text) except -1:
         self.put_char(b'"')
@@ -150,15 +165,27 @@ cdef class _Buffer:
 
     cdef int put_chars(self, object text) except -1:
         """Put the escaped UTF-8 of ``text`` without quotes."""
-        cdef Py_ssize_t n, i, run
+        if PyUnicode_Check(text) and PyUnicode_IS_READY(text) and PyUnicode_IS_ASCII(text):
+            return self.put_escaped(<const unsigned char*>PyUnicode_DATA(text),
+                                    PyUnicode_GET_LENGTH(text))
+        return self.put_unicode(text)
+
+    cdef int put_unicode(self, object text) except -1:
+        """``put_chars`` of a string that is not plain ASCII (or not a ready ``str``)."""
+        cdef Py_ssize_t n
         cdef const unsigned char* s
-        cdef unsigned char c, cls
-        cdef uint64_t word
         try:
             s = <const unsigned char*>PyUnicode_AsUTF8AndSize(text, &n)
         except UnicodeEncodeError:
             text = fix_surrogates(text)
             s = <const unsigned char*>PyUnicode_AsUTF8AndSize(text, &n)
+        return self.put_escaped(s, n)
+
+    cdef int put_escaped(self, const unsigned char* s, Py_ssize_t n) except -1:
+        """Put the UTF-8 ``s[:n]`` with the bytes Chrome's JSON writer escapes escaped."""
+        cdef Py_ssize_t i, run
+        cdef unsigned char c, cls
+        cdef uint64_t word
         if self.length + n + 1 > self.capacity:
             self.grow(n + 1)
         run = 0
