@@ -14,8 +14,6 @@ from libc.time cimport timespec
 
 from websession._netlog_c cimport Observer, Writer, _Buffer
 
-import asyncio
-
 try:
     from _asyncio import current_task as _current_task  # Python 3.12+
 except ImportError:  # Python 3.11: what asyncio.current_task() reads, without its frame
@@ -26,7 +24,7 @@ except ImportError:  # Python 3.11: what asyncio.current_task() reads, without i
 
 from websession import _netlog_transport as transport
 from websession._errors import NetError
-from websession._transport import _NetworkBody, map_error
+from websession._transport import _NetworkBody
 from websession._net_log import (
     Source,
     _next_id,
@@ -152,13 +150,16 @@ cdef enum:  # the params of the hot events, which _emit_known encodes without a 
     ALIVE_PARAMS = 1
     START_JOB_PARAMS = 2
     BYTE_COUNT_PARAMS = 3
+    OPENED_PARAMS = 4
+    CREATED_PARAMS = 5
 
 
 cdef int _emit_known(object rec, long long when, long long sid, long long stype,
                      long long sstart, long long etype, long long phase, int kind, object url,
                      object method, long long number) except -1:
     """Write one event whose params (``kind``: REQUEST_ALIVE's of ``url``, START_JOB's of
-    ``url``, ``method`` and load flags ``number``, or a byte count ``number``) go straight into
+    ``url``, ``method`` and load flags ``number``, a byte count ``number``, or a cache entry's
+    result) go straight into
     compiled writers' buffers, as the JSON writer would encode the dict a twin writer gets."""
     cdef _Buffer buffer
     for observer in rec.observers:
@@ -179,9 +180,13 @@ cdef int _emit_known(object rec, long long when, long long sid, long long stype,
             buffer.put_string(method)
             buffer.put(_START_JOB_PARAMS_URL, len(_START_JOB_PARAMS_URL))
             buffer.put_string(url)
-        else:
+        elif kind == BYTE_COUNT_PARAMS:
             buffer.put(b'{"params":{"byte_count":', 24)
             buffer.put_int(number)
+        elif kind == OPENED_PARAMS:
+            buffer.put(b'{"params":{"result":"opened"', 28)
+        else:
+            buffer.put(b'{"params":{"result":"created"', 29)
         buffer.put(b'},', 2)
         buffer.put_tail(when, sid, stype, sstart, etype, phase)
         (<Writer>writer).written(1)
@@ -194,7 +199,9 @@ cdef dict _known_params(int kind, object url, object method, long long number, i
         return {"priority": "MEDIUM", "traffic_annotation": 0, "url": url}
     if kind == START_JOB_PARAMS:
         return start_job_params(url, method, number)(mode)
-    return {"byte_count": number}
+    if kind == BYTE_COUNT_PARAMS:
+        return {"byte_count": number}
+    return _OPENED if kind == OPENED_PARAMS else _CREATED
 
 
 cdef inline int _put(object rec, long long when, object src, long long etype, long long phase,
@@ -248,25 +255,6 @@ cdef class Socket:
               _error(net_error))
 
 
-cdef class RequestLog
-
-
-cdef class _CacheForward:
-    """What the HTTP cache calls to go to the network: ends the cache entry step first."""
-
-    cdef RequestLog nl
-    cdef object state
-    cdef object send
-
-    def __call__(self, hop):
-        if hop is not self.state:  # a background revalidation is a request of its own
-            hop.net_source = None
-            return self.send(hop)
-        # An entry the cache opened goes to the network only to be revalidated.
-        self.nl._end(None, _OPEN_ENTRY, _OPENED if hop.cache_validating else _CREATED, _now())
-        return self.send(hop)
-
-
 cdef class RequestLog:
     """The ``URL_REQUEST`` source of one request, with the BEGINs still waiting for their END.
 
@@ -290,6 +278,7 @@ cdef class RequestLog:
     cdef public bint ended
     cdef public bint raw_counted
     cdef public bint everything
+    cdef public object body_sock
     cdef long long sid, stype, sstart
 
     def __init__(self, rec, state):
@@ -311,6 +300,7 @@ cdef class RequestLog:
         self.job = False
         self.ended = False
         self.raw_counted = False
+        self.body_sock = None
         self.everything = rec.everything
         if "@" in url:
             _emit(rec, self.sstart, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, BEGIN,
@@ -350,7 +340,8 @@ cdef class RequestLog:
         self.open.append((key, etype))
         return 0
 
-    cdef bint _end(self, object key, long long etype, object params, long long when) except -1:
+    cdef bint _pop(self, object key, long long etype) except -1:
+        """Take the latest open ``etype`` of ``key`` off the stack; tell whether one was open."""
         cdef list stack = self.open
         cdef Py_ssize_t i
         cdef tuple entry
@@ -358,9 +349,22 @@ cdef class RequestLog:
             entry = <tuple>stack[i]
             if entry[0] is key and <long long>entry[1] == etype:
                 del stack[i]
-                self._write(key, etype, END, params, when)
                 return True
         return False
+
+    cdef bint _end(self, object key, long long etype, object params, long long when) except -1:
+        if not self._pop(key, etype):
+            return False
+        self._write(key, etype, END, params, when)
+        return True
+
+    cdef int _end_entry(self, bint opened, long long when) except -1:
+        """End the HTTP cache's ``OPEN_OR_CREATE_ENTRY`` step, if open: the entry was opened (a
+        cache hit or a revalidation) or created."""
+        if self._pop(None, _OPEN_ENTRY):
+            _emit_known(self.rec, when, self.sid, self.stype, self.sstart, _OPEN_ENTRY, END,
+                        OPENED_PARAMS if opened else CREATED_PARAMS, None, None, 0)
+        return 0
 
     cdef int _unwind(self, long long net_error, long long when) except -1:
         cdef list stack = self.open
@@ -431,7 +435,7 @@ cdef class RequestLog:
         _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _DELEGATE_REDIRECT, END)
 
     def through_cache(self, cache, state, send):
-        """Return ``cache.fetch(state, ...)`` with the HTTP cache steps logged around it (see
+        """Return ``cache.fetch(state, send)`` with the HTTP cache steps logged around it (see
         ``_netlog_request_py.RequestLog.through_cache``)."""
         cdef long long when = _now()
         for observer in self.rec.observers:
@@ -445,11 +449,7 @@ cdef class RequestLog:
             _flush_later(observer)
         self.open.append((None, _OPEN_ENTRY))
         self.caching = state
-        cdef _CacheForward forward = _CacheForward.__new__(_CacheForward)
-        forward.nl = self
-        forward.state = state
-        forward.send = send
-        return cache.fetch(state, forward)
+        return cache.fetch(state, send)
 
     cdef int _settle(self) except -1:
         """The cache answered: end the entry it opened without the network, log a cache read."""
@@ -458,7 +458,7 @@ cdef class RequestLog:
             return 0
         self.caching = None
         cdef long long when = _now()
-        self._end(None, _OPEN_ENTRY, _OPENED, when)
+        self._end_entry(True, when)
         if state.from_cache:
             _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _READ_INFO, BEGIN)
             _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _READ_INFO, END)
@@ -478,10 +478,26 @@ cdef class RequestLog:
             self.done(0)
             return
         sock = None if self.raw_counted or self.sock is None else self.sock.source
-        if type(stream) is _NetworkBody:
-            response._stream = _LoggedNetworkBody(stream, self, sock)
+        if type(stream) is _NetworkBody:  # it tells its watcher itself
+            self.body_sock = sock
+            stream.watcher = self
         else:
             response._stream = transport.watch_body(stream, self, sock)
+
+    # -- what the network body tells its watcher (``_transport.BodyWatcher``) ------------------
+
+    def body_read(self, chunk):
+        self._read(chunk, self.body_sock)
+
+    def body_done(self):
+        self.done(0)
+
+    def body_failed(self, error):
+        self.failed(error)
+
+    def body_dropped(self):
+        if not self.ended:  # the reader dropped the body unfinished: Chrome cancels the request
+            self.failed(NetError("ERR_ABORTED"))
 
     def read(self, chunk, sock):
         """Log ``chunk`` of the body as read off ``sock`` (if given) and by the request."""
@@ -554,7 +570,11 @@ cdef class RequestLog:
 
     def sending(self, client, extra):
         """A hop is about to go out on ``client``; return ``extra`` for ``_request``."""
-        self.sending_at = _now()
+        cdef long long when = _now()
+        self.sending_at = when
+        state = self.caching
+        if state is not None:  # the cache's entry goes to the network (to be revalidated, if opened)
+            self._end_entry(state.cache_validating, when)
         self.awaiting = True
         self.sent = False
         self.proto = None
@@ -678,68 +698,3 @@ cdef bint _idle_connection(object connector, str url) except -1:
                 and key.proxy is None):
             return True
     return False
-
-
-cdef class _LoggedNetworkBody:
-    """``_transport._NetworkBody`` with its reading logged: each chunk, then the request's end
-    (or, when the reader gives up on it, its cancellation), like ``_netlog_transport``'s
-    ``_Body`` around it but without a coroutine of its own between the reader and aiohttp."""
-
-    cdef object _body
-    cdef object _raw
-    cdef RequestLog _nl
-    cdef object _sock
-
-    def __init__(self, body, RequestLog nl, sock):
-        self._body = body  # it frees the connection of a body dropped unfinished
-        self._raw = body._raw
-        self._nl = nl
-        self._sock = sock
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        raw = self._raw
-        try:
-            chunk = await raw.content.readany()
-        except BaseException as exc:
-            raise self._failure(exc)
-        if not chunk:
-            raw.release()
-            self._nl.done(0)
-            raise StopAsyncIteration
-        self._nl._read(chunk, self._sock)
-        return chunk
-
-    async def read_all(self):
-        """Read the rest of the body in one call (the fast path of ``Response.bytes()``)."""
-        raw = self._raw
-        try:
-            data = await raw.read()
-        except BaseException as exc:
-            raise self._failure(exc)
-        raw.release()
-        if data:
-            self._nl._read(data, self._sock)
-        self._nl.done(0)
-        return data
-
-    cdef BaseException _failure(self, BaseException exc):
-        """Log the read that raised ``exc`` as the request's end; return what to raise: the
-        ``NetError`` of an error, or ``exc`` itself. The connection closes as ``_NetworkBody``
-        closes it: on an error or a cancellation."""
-        if isinstance(exc, Exception):
-            self._raw.close()
-            error = map_error(exc)
-            error.__cause__ = exc
-            self._nl.failed(error)
-            return error
-        if isinstance(exc, asyncio.CancelledError):
-            self._raw.close()
-        self._nl.failed(NetError("ERR_ABORTED"))
-        return exc
-
-    def __del__(self):
-        if not self._nl.ended:  # the reader dropped the body unfinished: Chrome cancels the request
-            self._nl.failed(NetError("ERR_ABORTED"))

@@ -81,6 +81,7 @@ def _copy_state(state: RequestState) -> RequestState:
     copy.url_chain = list(state.url_chain)
     copy.extra = dict(state.extra)
     copy.signal = None  # a background refresh outlives the caller's abort signal
+    copy.net_source = None  # and is a request of its own, not a step of the caller's NetLog
     return copy
 
 

@@ -24,6 +24,7 @@ import aiohttp
 from . import _netlog_transport as transport
 from ._errors import NetError
 from ._http import RequestState, Response
+from ._transport import _NetworkBody
 from ._net_log import (
     Params,
     Recorder,
@@ -113,8 +114,8 @@ class RequestLog:
     """The ``URL_REQUEST`` source of one request, with the BEGINs still waiting for their END."""
 
     __slots__ = (
-        "awaiting", "caching", "connecting", "ended", "everything", "job", "open", "proto", "raw_counted",
-        "rec", "req", "sending_at", "sent", "sock", "traced", "url",
+        "awaiting", "body_sock", "caching", "connecting", "ended", "everything", "job", "open", "proto",
+        "raw_counted", "rec", "req", "sending_at", "sent", "sock", "traced", "url",
     )
 
     def __init__(self, rec: Recorder, state: RequestState) -> None:
@@ -133,6 +134,7 @@ class RequestLog:
         self.job = False
         self.ended = False
         self.raw_counted = False
+        self.body_sock: Source | None = None
         self.everything = rec.everything
         params: Params = (
             {"priority": "MEDIUM", "traffic_annotation": 0, "url": url}
@@ -232,11 +234,12 @@ class RequestLog:
         put(rec, when, req, _DELEGATE_REDIRECT, PHASE_END, None)
 
     def through_cache(self, cache: Any, state: RequestState, send: Forward) -> Awaitable[Response]:
-        """Return ``cache.fetch(state, ...)`` with the HTTP cache steps logged around it.
+        """Return ``cache.fetch(state, send)`` with the HTTP cache steps logged around it.
 
-        What follows the fetch (the entry opened for a cache hit, ``HTTP_CACHE_READ_INFO``) is
-        logged by the pipeline's next step (:meth:`_settle`), which sees ``state.from_cache``;
-        no coroutine of ours sits between the pipeline and the cache.
+        The entry the cache opens ends when the hop goes to the network (:meth:`sending`: created,
+        or opened when the cache revalidates it), or else at the pipeline's next step
+        (:meth:`_settle`), which sees ``state.from_cache``; no code of ours sits between the
+        pipeline, the cache and the network.
         """
         req = self.req
         when = _monotonic_ns() // 1_000_000
@@ -247,17 +250,7 @@ class RequestLog:
                 _schedule_flush(observer)
         self.open.append((req, _OPEN_ENTRY))
         self.caching = state
-
-        def forward(hop: RequestState) -> Awaitable[Response]:
-            if hop is not state:  # a background revalidation is a request of its own
-                hop.net_source = None
-                return send(hop)
-            # An entry the cache opened goes to the network only to be revalidated.
-            opened = _OPENED if hop.cache_validating else _CREATED
-            self.end_event(req, _OPEN_ENTRY, opened, _monotonic_ns() // 1_000_000)
-            return send(hop)
-
-        fetched: Awaitable[Response] = cache.fetch(state, forward)
+        fetched: Awaitable[Response] = cache.fetch(state, send)
         return fetched
 
     def _settle(self) -> None:
@@ -285,9 +278,28 @@ class RequestLog:
         stream = response._stream
         if stream is None:
             self.done(0)
+            return
+        sock = None if self.raw_counted or self.sock is None else self.sock.source
+        if type(stream) is _NetworkBody:  # it tells its watcher itself
+            self.body_sock = sock
+            stream.watcher = self
         else:
-            sock = None if self.raw_counted or self.sock is None else self.sock.source
             response._stream = transport.watch_body(stream, self, sock)
+
+    # -- what the network body tells its watcher (``_transport.BodyWatcher``) ------------------
+
+    def body_read(self, chunk: bytes) -> None:
+        self.read(chunk, self.body_sock)
+
+    def body_done(self) -> None:
+        self.done(0)
+
+    def body_failed(self, error: NetError) -> None:
+        self.failed(error)
+
+    def body_dropped(self) -> None:
+        if not self.ended:  # the reader dropped the body unfinished: Chrome cancels the request
+            self.failed(NetError("ERR_ABORTED"))
 
     def read(self, chunk: bytes, sock: Source | None) -> None:
         """Log ``chunk`` of the body as read off ``sock`` (if given) and by the request."""
@@ -346,7 +358,10 @@ class RequestLog:
 
     def sending(self, client: aiohttp.ClientSession, extra: dict[str, Any]) -> dict[str, Any]:
         """A hop is about to go out on ``client``; return ``extra`` for ``_request``."""
-        self.sending_at = _monotonic_ns() // 1_000_000
+        self.sending_at = when = _monotonic_ns() // 1_000_000
+        state = self.caching
+        if state is not None:  # the cache's entry goes to the network (to be revalidated, if opened)
+            self.end_event(self.req, _OPEN_ENTRY, _OPENED if state.cache_validating else _CREATED, when)
         self.awaiting = True
         self.sent = False
         self.proto = None

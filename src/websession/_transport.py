@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import errno
 import ssl
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from multidict import CIMultiDict
@@ -200,13 +200,27 @@ class Transport:
         await self.close_all()
 
 
-class _NetworkBody:
-    """A response body read from the connection: chunk by chunk, or whole in one call."""
+class BodyWatcher(Protocol):
+    """What a :class:`_NetworkBody` tells about its reading (a request's NetLog listens)."""
 
-    __slots__ = ("_raw",)
+    def body_read(self, chunk: bytes) -> None: ...
+    def body_done(self) -> None: ...
+    def body_failed(self, error: NetError) -> None: ...
+    def body_dropped(self) -> None: ...
+
+
+class _NetworkBody:
+    """A response body read from the connection: chunk by chunk, or whole in one call.
+
+    ``watcher``, when set, hears of each chunk, the end, a failure (the error the reader gets;
+    ``ERR_ABORTED`` for a cancellation) and a body dropped unfinished.
+    """
+
+    __slots__ = ("_raw", "watcher")
 
     def __init__(self, raw: aiohttp.ClientResponse) -> None:
         self._raw = raw
+        self.watcher: BodyWatcher | None = None
 
     def __aiter__(self) -> _NetworkBody:
         return self
@@ -217,23 +231,42 @@ class _NetworkBody:
             data: bytes = await read()
         except asyncio.CancelledError:
             raw.close()
+            if self.watcher is not None:
+                self.watcher.body_failed(NetError("ERR_ABORTED"))
             raise
         except Exception as exc:
             raw.close()
-            raise map_error(exc) from exc
+            error = map_error(exc)
+            if self.watcher is not None:
+                self.watcher.body_failed(error)
+            raise error from exc
+        except BaseException:
+            if self.watcher is not None:
+                self.watcher.body_failed(NetError("ERR_ABORTED"))
+            raise
         return data
 
     async def __anext__(self) -> bytes:
         chunk = await self._read(self._raw.content.readany)
+        watcher = self.watcher
         if not chunk:
             self._raw.release()
+            if watcher is not None:
+                watcher.body_done()
             raise StopAsyncIteration
+        if watcher is not None:
+            watcher.body_read(chunk)
         return chunk
 
     async def read_all(self) -> bytes:
         """Read the rest of the body in one call (the fast path of ``Response.bytes()``)."""
         data = await self._read(self._raw.read)
         self._raw.release()
+        watcher = self.watcher
+        if watcher is not None:
+            if data:
+                watcher.body_read(data)
+            watcher.body_done()
         return data
 
     def __del__(self) -> None:
@@ -241,6 +274,8 @@ class _NetworkBody:
         # so its own finaliser never frees the connection. Releasing it here pools a connection
         # whose body had all arrived and closes one still receiving, as Chrome closes the
         # socket of a request cancelled mid-body.
+        if self.watcher is not None:
+            self.watcher.body_dropped()
         raw = self._raw
         if not raw.closed:
             with contextlib.suppress(RuntimeError):  # the event loop has closed
