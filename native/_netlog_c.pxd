@@ -51,6 +51,8 @@ cdef class _Buffer:
                       long long source_start, long long event_type, long long phase) except -1
     cdef int put_fields(self, long long time, long long source_id, long long source_type,
                         long long source_start, long long event_type, long long phase) except -1
+    cdef int keep_source(self, long long source_id, long long source_type,
+                         long long source_start) except -1
     cdef int put_plain(self, long long time, long long source_id, long long source_type,
                        long long source_start, long long event_type, long long phase) except -1
     cdef int put_dependency(self, long long time, long long source_id, long long source_type,

@@ -10,17 +10,29 @@ mixes implementations) is written through the writer's methods instead.
 
 from cpython.dict cimport PyDict_Next
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_XDECREF
 from libc.time cimport timespec
 
 from websession._netlog_c cimport Observer, Writer, _Buffer
 
-try:
-    from _asyncio import current_task as _current_task  # Python 3.12+
-except ImportError:  # Python 3.11: what asyncio.current_task() reads, without its frame
-    from _asyncio import _current_tasks, get_running_loop
+cdef extern from "Python.h":
+    int PyContextVar_Get(object var, PyObject* default_value, PyObject** value) except -1
 
-    def _current_task():
-        return _current_tasks.get(get_running_loop())
+import asyncio
+
+try:  # what asyncio.current_task() reads (CPython 3.11-3.13), looked up in C
+    from _asyncio import _current_tasks, _get_running_loop
+except ImportError:
+    _current_tasks = None
+
+
+cdef object _CURRENT_TASKS = _current_tasks if type(_current_tasks) is dict else None
+
+
+cdef inline object _running_task():
+    if _CURRENT_TASKS is not None:
+        return (<dict>_CURRENT_TASKS).get(_get_running_loop())
+    return asyncio.current_task()
 
 from websession import _netlog_transport as transport
 from websession._errors import NetError
@@ -324,6 +336,8 @@ cdef class RequestLog:
     cdef int _write(self, object key, long long etype, long long phase, object params,
                     long long when) except -1:
         if key is None:
+            if params is None:
+                return _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, etype, phase)
             return _emit(self.rec, when, self.sid, self.stype, self.sstart, etype, phase, params)
         return _put(self.rec, when, key, etype, phase, params)
 
@@ -475,7 +489,7 @@ cdef class RequestLog:
         """Watch the body the caller reads (decoded); the request ends with it."""
         stream = response._stream
         if stream is None:
-            self.done(0)
+            self._done(0)
             return
         sock = None if self.raw_counted or self.sock is None else self.sock.source
         if type(stream) is _NetworkBody:  # it tells its watcher itself
@@ -490,14 +504,14 @@ cdef class RequestLog:
         self._read(chunk, self.body_sock)
 
     def body_done(self):
-        self.done(0)
+        self._done(0)
 
     def body_failed(self, error):
-        self.failed(error)
+        self._failed(error)
 
     def body_dropped(self):
         if not self.ended:  # the reader dropped the body unfinished: Chrome cancels the request
-            self.failed(NetError("ERR_ABORTED"))
+            self._failed(NetError("ERR_ABORTED"))
 
     def read(self, chunk, sock):
         """Log ``chunk`` of the body as read off ``sock`` (if given) and by the request."""
@@ -527,8 +541,11 @@ cdef class RequestLog:
 
     def done(self, long long net_error):
         """End the request: ``REQUEST_ALIVE`` END (with ``net_error`` when it failed)."""
+        self._done(net_error)
+
+    cdef int _done(self, long long net_error) except -1:
         if self.ended:
-            return
+            return 0
         self.ended = True
         if self.caching is not None:
             self._settle()
@@ -543,13 +560,18 @@ cdef class RequestLog:
                 sock.release(when)
         if self.traced is not None:
             transport.untrace(self)
-        _emit(self.rec, when, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, END,
-              _error(net_error))
+        if net_error == 0:
+            return _emit_plain(self.rec, when, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, END)
+        return _emit(self.rec, when, self.sid, self.stype, self.sstart, _REQUEST_ALIVE, END,
+                     _error(net_error))
 
     def failed(self, error):
         """Log the failure or cancellation ``error`` and end the request."""
+        self._failed(error)
+
+    cdef int _failed(self, object error) except -1:
         if self.ended:
-            return
+            return 0
         self.awaiting = False
         self.caching = None  # what the cache opened ends with the error below
         cdef long long code = error.code
@@ -564,7 +586,7 @@ cdef class RequestLog:
         _emit(self.rec, when, self.sid, self.stype, self.sstart,
               _CANCELLED if code == _ERR_ABORTED or code == _ERR_BLOCKED_BY_CLIENT else _FAILED,
               NONE, {"net_error": code})
-        self.done(code)
+        return self._done(code)
 
     # -- the transport -----------------------------------------------------------------------
 
@@ -578,8 +600,11 @@ cdef class RequestLog:
         self.awaiting = True
         self.sent = False
         self.proto = None
-        holder = _SENDING.get()
-        task = _current_task()
+        cdef PyObject* found = NULL
+        PyContextVar_Get(_SENDING, NULL, &found)
+        holder = <object>found if found != NULL else None
+        Py_XDECREF(found)
+        task = _running_task()
         if holder is None or holder.task is not task:
             holder = _Sending(task)
             _SENDING.set(holder)
