@@ -10,13 +10,18 @@ mixes implementations) is written through the writer's methods instead.
 
 from cpython.dict cimport PyDict_Next
 from cpython.object cimport PyObject
-from cpython.ref cimport Py_XDECREF
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from libc.string cimport memchr, memcmp, memcpy, memmove
 from libc.time cimport timespec
 
 from websession._netlog_c cimport Observer, Writer, _Buffer
 
 cdef extern from "Python.h":
     int PyContextVar_Get(object var, PyObject* default_value, PyObject** value) except -1
+    bint PyUnicode_IS_ASCII(object s)
+    void* PyUnicode_DATA(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
 
 import asyncio
 
@@ -50,6 +55,9 @@ from websession._netlog_constants import EVENT_TYPES, SOURCE_TYPES
 cdef extern from "<time.h>" nogil:
     int clock_gettime(int clock_id, timespec* tp)
     enum: CLOCK_MONOTONIC
+
+cdef enum:
+    _OPEN_INLINE = 8  # open BEGINs a request's log holds without allocating
 
 cdef enum:
     BEGIN = 1
@@ -90,7 +98,6 @@ cdef bytes _START_JOB_PARAMS_URL = (
     b',"network_isolation_key":"null null","request_type":"other",'
     b'"site_for_cookies":"SiteForCookies: {site=null; schemefully_same=false}","url":')
 cdef object _SENDING = transport.SENDING
-cdef object _Sending = transport.Sending
 cdef str _FACTORY_ATTR = transport._FACTORY_ATTR
 cdef str _SOCKET_ATTR = transport.SOCKET_ATTR
 cdef object _origin = transport._origin
@@ -267,16 +274,32 @@ cdef class Socket:
               _error(net_error))
 
 
+cdef class Sending:
+    """``_netlog_transport.Sending`` with C fields: the log of the hop a task is sending."""
+
+    cdef public object nl
+    cdef public object task
+
+    def __init__(self, task):
+        self.task = task
+        self.nl = None
+
+
 cdef class RequestLog:
     """The ``URL_REQUEST`` source of one request, with the BEGINs still waiting for their END.
 
-    The request's own BEGINs are kept on the stack under ``None`` (its ``Source``, ``req``, is
-    only made when Python code asks for it).
+    The BEGINs waiting for their END are a stack of C arrays: the event type, and the source
+    (a reference, or NULL for the request's own, whose ``Source``, ``req``, is only made when
+    Python code asks for it).
     """
 
     cdef public object rec
     cdef object _req
-    cdef public list open
+    cdef long long* open_types
+    cdef PyObject** open_keys
+    cdef int open_count, open_capacity
+    cdef long long open_types_inline[_OPEN_INLINE]
+    cdef PyObject* open_keys_inline[_OPEN_INLINE]
     cdef public object sock
     cdef public object connecting
     cdef public object caching
@@ -293,13 +316,26 @@ cdef class RequestLog:
     cdef public object body_sock
     cdef long long sid, stype, sstart
 
+    def __cinit__(self):
+        self.open_types = self.open_types_inline
+        self.open_keys = self.open_keys_inline
+        self.open_count = 0
+        self.open_capacity = _OPEN_INLINE
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(self.open_count):
+            Py_XDECREF(self.open_keys[i])
+        if self.open_types != self.open_types_inline:
+            PyMem_Free(self.open_types)
+            PyMem_Free(self.open_keys)
+
     def __init__(self, rec, state):
         self.rec = rec
         self.sid = _next_id()
         self.stype = _URL_REQUEST
         self.sstart = _now()
         self._req = None
-        self.open = []
         self.sock = None
         self.connecting = None
         self.caching = None
@@ -351,18 +387,59 @@ cdef class RequestLog:
 
     cdef int _begin(self, object key, long long etype, object params, long long when) except -1:
         self._write(key, etype, BEGIN, params, when)
-        self.open.append((key, etype))
+        return self._push(key, etype)
+
+    cdef int _push(self, object key, long long etype) except -1:
+        """Put an open ``etype`` of ``key`` (``None``: the request) on the stack."""
+        cdef int n = self.open_count
+        if n == self.open_capacity:
+            self._grow_stack()
+        self.open_types[n] = etype
+        if key is None:
+            self.open_keys[n] = NULL
+        else:
+            Py_INCREF(key)
+            self.open_keys[n] = <PyObject*>key
+        self.open_count = n + 1
         return 0
+
+    cdef int _grow_stack(self) except -1:
+        cdef int capacity = self.open_capacity * 2
+        cdef long long* types = <long long*>PyMem_Malloc(capacity * sizeof(long long))
+        cdef PyObject** keys = <PyObject**>PyMem_Malloc(capacity * sizeof(PyObject*))
+        if types == NULL or keys == NULL:
+            PyMem_Free(types)
+            PyMem_Free(keys)
+            raise MemoryError()
+        memcpy(types, self.open_types, self.open_count * sizeof(long long))
+        memcpy(keys, self.open_keys, self.open_count * sizeof(PyObject*))
+        if self.open_types != self.open_types_inline:
+            PyMem_Free(self.open_types)
+            PyMem_Free(self.open_keys)
+        self.open_types = types
+        self.open_keys = keys
+        self.open_capacity = capacity
+        return 0
+
+    cdef object _take(self, int i):
+        """Remove entry ``i`` of the stack; return its key (``None``: the request)."""
+        cdef PyObject* raw = self.open_keys[i]
+        cdef int n = self.open_count - 1
+        key = None if raw == NULL else <object>raw
+        Py_XDECREF(raw)  # ``key`` holds it now
+        if i < n:
+            memmove(&self.open_types[i], &self.open_types[i + 1], (n - i) * sizeof(long long))
+            memmove(&self.open_keys[i], &self.open_keys[i + 1], (n - i) * sizeof(PyObject*))
+        self.open_count = n
+        return key
 
     cdef bint _pop(self, object key, long long etype) except -1:
         """Take the latest open ``etype`` of ``key`` off the stack; tell whether one was open."""
-        cdef list stack = self.open
-        cdef Py_ssize_t i
-        cdef tuple entry
-        for i in range(len(stack) - 1, -1, -1):
-            entry = <tuple>stack[i]
-            if entry[0] is key and <long long>entry[1] == etype:
-                del stack[i]
+        cdef PyObject* raw = NULL if key is None else <PyObject*>key
+        cdef int i
+        for i in range(self.open_count - 1, -1, -1):
+            if self.open_types[i] == etype and self.open_keys[i] == raw:
+                self._take(i)
                 return True
         return False
 
@@ -381,22 +458,26 @@ cdef class RequestLog:
         return 0
 
     cdef int _unwind(self, long long net_error, long long when) except -1:
-        cdef list stack = self.open
+        cdef long long etype
         params = _error(net_error)
-        while stack:
-            key, etype = stack.pop()
+        while self.open_count:
+            etype = self.open_types[self.open_count - 1]
+            key = self._take(self.open_count - 1)
             self._write(key, etype, END, params, when)
         return 0
 
     def end_transport_events(self, sock, long long net_error, long long when):
         """End, with ``net_error``, what a failed hop left open in the transport: reading the
         headers, resolving the host, and every event of the socket ``sock`` it was opening."""
-        cdef list stack = self.open
-        cdef Py_ssize_t i
-        for i in range(len(stack) - 1, -1, -1):
-            key, etype = stack[i]
-            if etype in _TRANSPORT_STEPS or (sock is not None and key is sock):
-                del stack[i]
+        cdef int i
+        cdef long long etype
+        cdef PyObject* raw = NULL if sock is None else <PyObject*>sock
+        for i in range(self.open_count - 1, -1, -1):
+            if i >= self.open_count:  # an END written below may have ended more
+                continue
+            etype = self.open_types[i]
+            if etype in _TRANSPORT_STEPS or (raw != NULL and self.open_keys[i] == raw):
+                key = self._take(i)
                 self._write(key, etype, END, {"net_error": net_error}, when)
 
     def begin(self, str name, params=None):
@@ -427,7 +508,7 @@ cdef class RequestLog:
             return
         _emit_known(self.rec, when, self.sid, self.stype, self.sstart, _START_JOB, BEGIN,
                     START_JOB_PARAMS, url, method, load_flags)
-        self.open.append((None, _START_JOB))
+        self._push(None, _START_JOB)
 
     def job_started(self):
         """The hop's response headers are in and accepted: end ``URL_REQUEST_START_JOB``."""
@@ -461,7 +542,7 @@ cdef class RequestLog:
             else:
                 writer.add_plain(when, self.sid, self.stype, self.sstart, _CACHE_OPENING)
             _flush_later(observer)
-        self.open.append((None, _OPEN_ENTRY))
+        self._push(None, _OPEN_ENTRY)
         self.caching = state
         return cache.fetch(state, send)
 
@@ -550,7 +631,7 @@ cdef class RequestLog:
         if self.caching is not None:
             self._settle()
         cdef long long when = _now()
-        if self.open:
+        if self.open_count:
             self._unwind(net_error, when)
         sock = self.sock
         if sock is not None:
@@ -605,10 +686,10 @@ cdef class RequestLog:
         holder = <object>found if found != NULL else None
         Py_XDECREF(found)
         task = _running_task()
-        if holder is None or holder.task is not task:
-            holder = _Sending(task)
+        if type(holder) is not Sending or (<Sending>holder).task is not task:
+            holder = Sending(task)
             _SENDING.set(holder)
-        holder.nl = self
+        (<Sending>holder).nl = self
         connector = client._connector
         if connector is None:
             return extra
@@ -707,12 +788,123 @@ cdef str _status_text(tuple parts):
     return f"HTTP/{major}.{minor} {status} {reason or ''}".rstrip()
 
 
+cdef struct _Origin:
+    Py_ssize_t host_start, host_length
+    long long port
+    bint is_ssl
+
+
+cdef bint _parse_origin(const char* s, Py_ssize_t n, _Origin* out) noexcept:
+    """``_netlog_transport._origin`` of an ASCII URL, as offsets into it: the authority runs
+    from after ``://`` to the first ``/`` (then ``?``); the port follows its last ``:`` unless
+    a ``]`` does; the host loses its brackets. Return False when the URL has no ``://`` (or a
+    port of more digits than a long long holds)."""
+    cdef Py_ssize_t i, start, end, colon, host_end
+    cdef long long port = 0
+    cdef bint digits
+    start = -1
+    for i in range(n - 2):
+        if s[i] == b':' and s[i + 1] == b'/' and s[i + 2] == b'/':
+            start = i + 3
+            break
+    if start < 0:
+        return False
+    out.is_ssl = (start == 8 and memcmp(s, b"https", 5) == 0) or (start == 6 and memcmp(s, b"wss", 3) == 0)
+    end = start
+    while end < n and s[end] != b'/':
+        end += 1
+    i = start
+    while i < end and s[i] != b'?':
+        i += 1
+    end = i
+    colon = -1
+    for i in range(end - 1, start - 1, -1):
+        if s[i] == b':':
+            colon = i
+            break
+    if colon < 0 or memchr(s + colon + 1, b']', end - colon - 1) != NULL:
+        host_end = end
+        port = 443 if out.is_ssl else 80
+    else:
+        host_end = colon
+        digits = end > colon + 1
+        for i in range(colon + 1, end):
+            if not (b'0' <= s[i] <= b'9'):
+                digits = False
+                break
+            if port > 100000000000:
+                return False  # no connection has such a port: left to the reference
+            port = port * 10 + (s[i] - 48)
+        if not digits:
+            port = 0
+    while start < host_end and (s[start] == b'[' or s[start] == b']'):
+        start += 1
+    while host_end > start and (s[host_end - 1] == b'[' or s[host_end - 1] == b']'):
+        host_end -= 1
+    out.host_start = start
+    out.host_length = host_end - start
+    out.port = port
+    return True
+
+
 cdef bint _idle_connection(object connector, str url) except -1:
     """Tell whether ``connector`` holds an idle connection a request to ``url`` would reuse
-    (``_netlog_transport.idle_connection``)."""
-    conns = getattr(connector, "_conns", None)
+    (``_netlog_transport.idle_connection``; an ASCII URL is parsed here, without objects)."""
+    conns = connector._conns
     if not conns:
         return False
+    cdef _Origin origin
+    cdef const char* text
+    cdef const char* host_text
+    cdef Py_ssize_t host_length
+    cdef Py_ssize_t pos = 0
+    cdef PyObject* k
+    cdef PyObject* v
+    if not (PyUnicode_IS_ASCII(url) and _parse_origin(
+            <const char*>PyUnicode_DATA(url), PyUnicode_GET_LENGTH(url), &origin)):
+        return _idle_connection_of(conns, _origin(url))
+    text = <const char*>PyUnicode_DATA(url)
+    while PyDict_Next(conns, &pos, &k, &v):
+        if not <object>v:
+            continue
+        key = <object>k
+        port = key.port
+        if (key.proxy is not None or type(port) is not int or <long long>port != origin.port
+                or bool(key.is_ssl) != origin.is_ssl):
+            continue
+        host = key.host
+        if type(host) is not str or not PyUnicode_IS_ASCII(host):
+            continue
+        host_length = PyUnicode_GET_LENGTH(host)
+        host_text = <const char*>PyUnicode_DATA(host)
+        if host_length == origin.host_length and memcmp(
+                host_text, text + origin.host_start, host_length) == 0:
+            return True
+    return False
+
+
+def origin(str url):
+    """Return ``(host, port, is_ssl)`` of ``url`` as the idle-connection check reads it: the
+    same as ``_netlog_transport._origin`` (the differential tests hold them to it)."""
+    cdef _Origin parsed
+    if not (PyUnicode_IS_ASCII(url) and _parse_origin(
+            <const char*>PyUnicode_DATA(url), PyUnicode_GET_LENGTH(url), &parsed)):
+        return _origin(url)
+    return (url[parsed.host_start:parsed.host_start + parsed.host_length], parsed.port,
+            bool(parsed.is_ssl))
+
+
+cdef bint _idle_connection_of(object conns, tuple origin) except -1:
+    host, port, is_ssl = origin
+    cdef Py_ssize_t pos = 0
+    cdef PyObject* k
+    cdef PyObject* v
+    while PyDict_Next(conns, &pos, &k, &v):
+        key = <object>k
+        if (<object>v and key.port == port and key.is_ssl == is_ssl and key.host == host
+                and key.proxy is None):
+            return True
+    return False
     host, port, is_ssl = _origin(url)
     cdef Py_ssize_t pos = 0
     cdef PyObject* k

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_netlog_pipeline import (
     AUTH,
     BODY,
@@ -35,6 +37,7 @@ import websession
 from websession import _impl
 from websession._errors import NetError
 from websession._net_log import recorder_for
+from websession._netlog_transport import _origin
 
 Serve = Callable[..., Awaitable[str]]
 Traffic = Callable[[Any, str], Awaitable[None]]
@@ -521,3 +524,17 @@ async def test_one_request_log_writes_the_same_to_both_writers(
     assert any(kind == "URL_REQUEST" for kind, *_ in own_events)
     difference = first_difference(app_events, own_events, (f"{app_wide} writer", f"{session_side} writer"))
     assert difference is None, difference
+
+
+_URL_TEXT = st.text(alphabet=st.sampled_from("ahstpw:/?#[]@.0123456789-é"), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(url=st.one_of(_URL_TEXT, st.builds(lambda scheme, rest: scheme + "://" + rest,
+                                          st.sampled_from(["http", "https", "ws", "wss", "ftp", "HTTPS"]),
+                                          _URL_TEXT)))
+def test_the_compiled_idle_connection_check_reads_origins_as_the_reference(url: str) -> None:
+    """The compiled log finds an idle connection for a hop by parsing the URL's origin in C;
+    it must read the same host, port and scheme as the reference's ``_origin``."""
+    compiled = pytest.importorskip("websession._netlog_request_c")
+    assert compiled.origin(url) == _origin.__wrapped__(url)
