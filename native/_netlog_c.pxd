@@ -41,6 +41,7 @@ cdef class _Buffer:
     cdef int put_unicode(self, object text) except -1
     cdef int put_escaped(self, const unsigned char* s, Py_ssize_t n) except -1
     cdef int put_header(self, object name, object value, int mode) except -1
+    cdef int encode_header(self, object name, object value, int mode) except -1
     cdef int put_ascii(self, str text) except -1
     cdef int put_value(self, object value, int depth) except -1
     cdef int put_dict(self, dict value, int depth) except -1

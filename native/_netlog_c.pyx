@@ -11,6 +11,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.dict cimport PyDict_Next
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.math cimport floor, isfinite
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
@@ -142,6 +143,35 @@ for _type in range(_TYPE_TEXTS):
     _TYPE_TEXT_LENGTH[_type] = _length + 1
 
 
+# The kept header lines (see _Buffer.put_header): a pair of str objects held by reference, so
+# their identity stands for their text, and that text once the pair has been seen twice.
+cdef enum:
+    _LINE_SLOTS = 64
+    _LINE_MAX = 512
+
+
+cdef struct _HeaderLine:
+    PyObject* name
+    PyObject* value
+    int mode
+    char* text
+    Py_ssize_t length
+
+
+cdef _HeaderLine _LINES[_LINE_SLOTS]
+memset(_LINES, 0, sizeof(_LINES))
+
+
+cdef void _forget_line(_HeaderLine* line) noexcept:
+    Py_XDECREF(line.name)
+    Py_XDECREF(line.value)
+    PyMem_Free(line.text)
+    line.name = NULL
+    line.value = NULL
+    line.text = NULL
+    line.length = 0
+
+
 cdef class _Buffer:
     def __cinit__(self):
         self.capacity = 1 << 16
@@ -260,7 +290,37 @@ cdef class _Buffer:
         return 0
 
     cdef int put_header(self, object name, object value, int mode) except -1:
-        """Put ``"name: value"`` with the value elided as ``elide_header_value`` does."""
+        """Put ``"name: value"`` with the value elided as ``elide_header_value`` does.
+
+        A crawler sends the same header objects with every request (its user agent, its
+        accept headers), so the text of a pair seen twice is kept, by identity, in a small
+        table: its next uses are one copy.
+        """
+        cdef size_t slot = ((<size_t><PyObject*>name >> 4) * 31 + (<size_t><PyObject*>value >> 4)) % _LINE_SLOTS
+        cdef _HeaderLine* line = &_LINES[slot]
+        cdef Py_ssize_t start, length
+        if line.name == <PyObject*>name and line.value == <PyObject*>value and line.mode == mode:
+            if line.text != NULL:
+                return self.put(line.text, line.length)
+            start = self.length
+            self.encode_header(name, value, mode)
+            length = self.length - start
+            if length <= _LINE_MAX:
+                line.text = <char*>PyMem_Malloc(length)
+                if line.text != NULL:
+                    memcpy(line.text, self.data + start, length)
+                    line.length = length
+            return 0
+        self.encode_header(name, value, mode)
+        _forget_line(line)
+        Py_INCREF(name)
+        Py_INCREF(value)
+        line.name = <PyObject*>name
+        line.value = <PyObject*>value
+        line.mode = mode
+        return 0
+
+    cdef int encode_header(self, object name, object value, int mode) except -1:
         cdef Py_ssize_t n, vn
         cdef const char* s
         cdef int kind = 0

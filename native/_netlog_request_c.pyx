@@ -43,8 +43,9 @@ from websession import _netlog_transport as transport
 from websession._errors import NetError
 from websession._transport import _NetworkBody
 from websession._net_log import (
+    Recorder,
     Source,
-    _next_id,
+    _ids,
     _schedule_flush,
     redirect_params,
     request_alive_params,
@@ -104,6 +105,31 @@ cdef object _origin = transport._origin
 cdef tuple _TRANSPORT_STEPS = (_READ_HEADERS, EVENT_TYPES["HOST_RESOLVER_MANAGER_REQUEST"])
 
 
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+# Recorder.observers is read at every event; its slot is read in place (the member
+# descriptor's offset) rather than through attribute lookup.
+cdef object _RECORDER = Recorder
+cdef object _IDS = _ids
+cdef Py_ssize_t _OBSERVERS_OFFSET = (
+    (<PyMemberDescrObject*>_RECORDER.__dict__["observers"]).d_member.offset)
+
+
+cdef inline tuple _observers(object rec):
+    """``rec.observers``: the files recording now (replaced, never changed, as they come and go)."""
+    cdef PyObject* found
+    if type(rec) is _RECORDER:
+        found = (<PyObject**>((<char*><PyObject*>rec) + _OBSERVERS_OFFSET))[0]
+        if found != NULL and type(<object>found) is tuple:
+            return <tuple>found
+    return tuple(rec.observers)
+
+
+
 cdef inline long long _now() noexcept:
     """NetLog time: milliseconds of the monotonic clock, as ``_net_log.now_ms`` reads it."""
     cdef timespec ts
@@ -142,7 +168,7 @@ cdef inline int _flush_later(object observer) except -1:
 cdef int _emit(object rec, long long when, long long sid, long long stype, long long sstart,
                long long etype, long long phase, object params) except -1:
     """Write one event to every file ``rec`` records to, params per capture mode."""
-    for observer in rec.observers:
+    for observer in _observers(rec):
         value = params(_mode_of(observer)) if callable(params) else params
         writer = _writer_of(observer)
         if type(writer) is Writer:
@@ -155,7 +181,7 @@ cdef int _emit(object rec, long long when, long long sid, long long stype, long 
 
 cdef int _emit_plain(object rec, long long when, long long sid, long long stype,
                      long long sstart, long long etype, long long phase) except -1:
-    for observer in rec.observers:
+    for observer in _observers(rec):
         writer = _writer_of(observer)
         if type(writer) is Writer:
             (<Writer>writer).plain(when, sid, stype, sstart, etype, phase)
@@ -181,7 +207,7 @@ cdef int _emit_known(object rec, long long when, long long sid, long long stype,
     result) go straight into
     compiled writers' buffers, as the JSON writer would encode the dict a twin writer gets."""
     cdef _Buffer buffer
-    for observer in rec.observers:
+    for observer in _observers(rec):
         writer = _writer_of(observer)
         if type(writer) is not Writer:
             writer.add(when, sid, stype, sstart, etype, phase,
@@ -314,6 +340,7 @@ cdef class RequestLog:
     cdef public bint raw_counted
     cdef public bint everything
     cdef public object body_sock
+    cdef long long body_sid, body_stype, body_sstart  # body_sock's, when it is a Socket's
     cdef long long sid, stype, sstart
 
     def __cinit__(self):
@@ -332,7 +359,7 @@ cdef class RequestLog:
 
     def __init__(self, rec, state):
         self.rec = rec
-        self.sid = _next_id()
+        self.sid = next(_IDS)  # _net_log._next_id, without its method wrapper
         self.stype = _URL_REQUEST
         self.sstart = _now()
         self._req = None
@@ -533,7 +560,7 @@ cdef class RequestLog:
         """Return ``cache.fetch(state, send)`` with the HTTP cache steps logged around it (see
         ``_netlog_request_py.RequestLog.through_cache``)."""
         cdef long long when = _now()
-        for observer in self.rec.observers:
+        for observer in _observers(self.rec):
             writer = _writer_of(observer)
             if type(writer) is Writer:
                 (<Writer>writer).plain(when, self.sid, self.stype, self.sstart, _GET_BACKEND, BEGIN)
@@ -575,6 +602,10 @@ cdef class RequestLog:
         sock = None if self.raw_counted or self.sock is None else self.sock.source
         if type(stream) is _NetworkBody:  # it tells its watcher itself
             self.body_sock = sock
+            if sock is not None and type(self.sock) is Socket:
+                self.body_sid = (<Socket>self.sock).sid
+                self.body_stype = (<Socket>self.sock).stype
+                self.body_sstart = (<Socket>self.sock).sstart
             stream.watcher = self
         else:
             response._stream = transport.watch_body(stream, self, sock)
@@ -582,7 +613,11 @@ cdef class RequestLog:
     # -- what the network body tells its watcher (``_transport.BodyWatcher``) ------------------
 
     def body_read(self, chunk):
-        self._read(chunk, self.body_sock)
+        if self.body_sid and not self.everything:  # the common case, without the Source's attributes
+            _emit_known(self.rec, _now(), self.body_sid, self.body_stype, self.body_sstart,
+                        _BYTES_RECEIVED, NONE, BYTE_COUNT_PARAMS, None, None, len(chunk))
+        else:
+            self._read(chunk, self.body_sock)
 
     def body_done(self):
         self._done(0)
@@ -727,12 +762,13 @@ cdef class RequestLog:
             transport.connection_up(self, when)  # a new connection no trace watched
         if proto is not None:
             sock = getattr(proto, _SOCKET_ATTR, None)
-            if sock is None or not sock.alive:  # opened before this log started
-                sock = Socket(self.rec, sent_at, self.req)
+            if sock is None or not (
+                    (<Socket>sock).alive if type(sock) is Socket else sock.alive):
+                sock = Socket(self.rec, sent_at, self.req)  # opened before this log started
                 transport.watch_close(proto, sock)
             if sock is not self.sock:
-                if (self.sock is not None or sock.in_use is not None or self.proto is not None
-                        or type(sock) is not Socket):
+                if (type(sock) is not Socket or self.sock is not None
+                        or (<Socket>sock).in_use is not None or self.proto is not None):
                     self.bind(sock, sent_at)
                 else:  # the common case, logged below with the exchange
                     bound = <Socket>sock
@@ -750,7 +786,7 @@ cdef class RequestLog:
             self._log_bound(bound, sent_at)
             bound = None
         if self.sent:
-            for observer in rec.observers:
+            for observer in _observers(rec):
                 writer = _writer_of(observer)
                 if type(writer) is Writer:
                     (<Writer>writer).headers(when, self.sid, self.stype, self.sstart,
@@ -768,7 +804,7 @@ cdef class RequestLog:
             sent = info.headers.items()
             received = raw.headers.items()
             socket = bound.ident if bound is not None else None
-            for observer in rec.observers:
+            for observer in _observers(rec):
                 writer = _writer_of(observer)
                 if type(writer) is Writer:
                     (<Writer>writer).exchange(sent_at, when, self.sid, self.stype, self.sstart,

@@ -10,6 +10,7 @@ its position, exactly as the C++ enums number them.
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 import time
@@ -411,6 +412,7 @@ ADDRESS_FAMILY: dict[str, int] = {
 CAPTURE_MODE_NAMES: tuple[str, ...] = ("Default", "IncludeSensitive", "Everything")
 
 
+@functools.cache  # reading the installed metadata parses a file: once per process
 def _version() -> str:
     try:
         return metadata.version("websession")
