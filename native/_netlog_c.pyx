@@ -14,7 +14,7 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.math cimport floor, isfinite
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memcmp, memcpy, memset
 from libc.stdio cimport snprintf
 
 from websession._netlog_py import MAX_DEPTH, elide_header_value, fix_surrogates, float_json
@@ -143,8 +143,8 @@ for _type in range(_TYPE_TEXTS):
     _TYPE_TEXT_LENGTH[_type] = _length + 1
 
 
-# The kept header lines (see _Buffer.put_header): a pair of str objects held by reference, so
-# their identity stands for their text, and that text once the pair has been seen twice.
+# The kept header lines (see _Buffer.put_header): a value held by reference, so its identity
+# stands for its text, with its name, and the line's text once the two have been met twice.
 cdef enum:
     _LINE_SLOTS = 64
     _LINE_MAX = 512
@@ -160,6 +160,19 @@ cdef struct _HeaderLine:
 
 cdef _HeaderLine _LINES[_LINE_SLOTS]
 memset(_LINES, 0, sizeof(_LINES))
+
+
+cdef inline bint _same_name(object kept, object name) noexcept:
+    """Tell whether ``kept`` and ``name`` are ready ASCII strings with the same text."""
+    cdef Py_ssize_t n
+    if not (PyUnicode_Check(name) and PyUnicode_IS_READY(name) and PyUnicode_IS_ASCII(name)):
+        return False
+    if kept is name:
+        return True
+    n = PyUnicode_GET_LENGTH(name)
+    return (PyUnicode_Check(kept) and PyUnicode_IS_READY(kept) and PyUnicode_IS_ASCII(kept)
+            and PyUnicode_GET_LENGTH(kept) == n
+            and memcmp(PyUnicode_DATA(kept), PyUnicode_DATA(name), n) == 0)
 
 
 cdef void _forget_line(_HeaderLine* line) noexcept:
@@ -292,14 +305,20 @@ cdef class _Buffer:
     cdef int put_header(self, object name, object value, int mode) except -1:
         """Put ``"name: value"`` with the value elided as ``elide_header_value`` does.
 
-        A crawler sends the same header objects with every request (its user agent, its
-        accept headers), so the text of a pair seen twice is kept, by identity, in a small
-        table: its next uses are one copy.
+        A crawler sends the same header values with every request (its user agent, its accept
+        headers: the same objects, while the names are new copies), so the text of a value
+        object met twice under an equal name is kept in a small table: its next uses are one
+        copy.
         """
-        cdef size_t slot = ((<size_t><PyObject*>name >> 4) * 31 + (<size_t><PyObject*>value >> 4)) % _LINE_SLOTS
-        cdef _HeaderLine* line = &_LINES[slot]
+        cdef size_t slot
+        cdef _HeaderLine* line
         cdef Py_ssize_t start, length
-        if line.name == <PyObject*>name and line.value == <PyObject*>value and line.mode == mode:
+        if not _same_name(name, name):  # not a ready ASCII str: left to the encoder
+            return self.encode_header(name, value, mode)
+        slot = ((<size_t><PyObject*>value >> 4) * 31 + <size_t>PyUnicode_GET_LENGTH(name)) % _LINE_SLOTS
+        line = &_LINES[slot]
+        if (line.value == <PyObject*>value and line.mode == mode
+                and _same_name(<object>line.name, name)):
             if line.text != NULL:
                 return self.put(line.text, line.length)
             start = self.length
