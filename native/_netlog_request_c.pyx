@@ -22,6 +22,10 @@ cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object s)
     void* PyUnicode_DATA(object s)
     Py_ssize_t PyUnicode_GET_LENGTH(object s)
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
 
 import asyncio
 
@@ -105,12 +109,6 @@ cdef object _origin = transport._origin
 cdef tuple _TRANSPORT_STEPS = (_READ_HEADERS, EVENT_TYPES["HOST_RESOLVER_MANAGER_REQUEST"])
 
 
-cdef extern from "Python.h":
-    ctypedef struct PyMemberDef:
-        Py_ssize_t offset
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef* d_member
-
 # Recorder.observers is read at every event; its slot is read in place (the member
 # descriptor's offset) rather than through attribute lookup.
 cdef object _RECORDER = Recorder
@@ -127,7 +125,6 @@ cdef inline tuple _observers(object rec):
         if found != NULL and type(<object>found) is tuple:
             return <tuple>found
     return tuple(rec.observers)
-
 
 
 cdef inline long long _now() noexcept:
@@ -204,8 +201,8 @@ cdef int _emit_known(object rec, long long when, long long sid, long long stype,
                      object method, long long number) except -1:
     """Write one event whose params (``kind``: REQUEST_ALIVE's of ``url``, START_JOB's of
     ``url``, ``method`` and load flags ``number``, a byte count ``number``, or a cache entry's
-    result) go straight into
-    compiled writers' buffers, as the JSON writer would encode the dict a twin writer gets."""
+    result) go straight into compiled writers' buffers, as the JSON writer would encode the
+    dict a twin writer gets."""
     cdef _Buffer buffer
     for observer in _observers(rec):
         writer = _writer_of(observer)
@@ -613,7 +610,7 @@ cdef class RequestLog:
     # -- what the network body tells its watcher (``_transport.BodyWatcher``) ------------------
 
     def body_read(self, chunk):
-        if self.body_sid and not self.everything:  # the common case, without the Source's attributes
+        if self.body_sid and not self.everything:  # the common case: no Source attributes read
             _emit_known(self.rec, _now(), self.body_sid, self.body_stype, self.body_sstart,
                         _BYTES_RECEIVED, NONE, BYTE_COUNT_PARAMS, None, None, len(chunk))
         else:

@@ -14,8 +14,10 @@ happens inside aiohttp is observed here, in three ways, cheapest first:
 
 The sources nest as Chrome's do: the ``URL_REQUEST`` names its ``SOCKET`` in
 ``SOCKET_POOL_BOUND_TO_SOCKET``, the socket names the request in ``SOCKET_ALIVE`` and
-``SOCKET_IN_USE``. The body the caller reads is watched by a small iterator that keeps the
-stream's whole-body fast path and ends the request with it. Everything here drives a request's
+``SOCKET_IN_USE``. A body read off the network reports to its request's log itself
+(``_transport.BodyWatcher``); any other body the caller reads (decoded, served by a handler) is
+watched by a small iterator that keeps the stream's whole-body fast path and ends the request
+with it. Everything here drives a request's
 log through the attributes and methods both implementations share.
 """
 
