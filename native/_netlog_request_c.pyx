@@ -928,17 +928,8 @@ def origin(str url):
 
 
 cdef bint _idle_connection_of(object conns, tuple origin) except -1:
+    """``_idle_connection`` for a URL only the reference's ``_origin`` reads."""
     host, port, is_ssl = origin
-    cdef Py_ssize_t pos = 0
-    cdef PyObject* k
-    cdef PyObject* v
-    while PyDict_Next(conns, &pos, &k, &v):
-        key = <object>k
-        if (<object>v and key.port == port and key.is_ssl == is_ssl and key.host == host
-                and key.proxy is None):
-            return True
-    return False
-    host, port, is_ssl = _origin(url)
     cdef Py_ssize_t pos = 0
     cdef PyObject* k
     cdef PyObject* v
