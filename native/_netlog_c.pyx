@@ -162,16 +162,18 @@ cdef _HeaderLine _LINES[_LINE_SLOTS]
 memset(_LINES, 0, sizeof(_LINES))
 
 
+cdef inline bint _ascii_str(object s) noexcept:
+    """Tell whether ``s`` is a ready ``str`` (or subclass) of ASCII text: its data is its UTF-8."""
+    return PyUnicode_Check(s) and PyUnicode_IS_READY(s) and PyUnicode_IS_ASCII(s)
+
+
 cdef inline bint _same_name(object kept, object name) noexcept:
-    """Tell whether ``kept`` and ``name`` are ready ASCII strings with the same text."""
+    """Tell whether ``kept`` and ``name``, an ASCII str, have the same text."""
     cdef Py_ssize_t n
-    if not (PyUnicode_Check(name) and PyUnicode_IS_READY(name) and PyUnicode_IS_ASCII(name)):
-        return False
     if kept is name:
         return True
     n = PyUnicode_GET_LENGTH(name)
-    return (PyUnicode_Check(kept) and PyUnicode_IS_READY(kept) and PyUnicode_IS_ASCII(kept)
-            and PyUnicode_GET_LENGTH(kept) == n
+    return (_ascii_str(kept) and PyUnicode_GET_LENGTH(kept) == n
             and memcmp(PyUnicode_DATA(kept), PyUnicode_DATA(name), n) == 0)
 
 
@@ -228,7 +230,7 @@ cdef class _Buffer:
 
     cdef int put_chars(self, object text) except -1:
         """Put the escaped UTF-8 of ``text`` without quotes."""
-        if PyUnicode_Check(text) and PyUnicode_IS_READY(text) and PyUnicode_IS_ASCII(text):
+        if _ascii_str(text):
             return self.put_escaped(<const unsigned char*>PyUnicode_DATA(text),
                                     PyUnicode_GET_LENGTH(text))
         return self.put_unicode(text)
@@ -313,7 +315,7 @@ cdef class _Buffer:
         cdef size_t slot
         cdef _HeaderLine* line
         cdef Py_ssize_t start, length
-        if not _same_name(name, name):  # not a ready ASCII str: left to the encoder
+        if not _ascii_str(name):  # left to the encoder
             return self.encode_header(name, value, mode)
         slot = ((<size_t><PyObject*>value >> 4) * 31 + <size_t>PyUnicode_GET_LENGTH(name)) % _LINE_SLOTS
         line = &_LINES[slot]

@@ -117,14 +117,14 @@ cdef Py_ssize_t _OBSERVERS_OFFSET = (
     (<PyMemberDescrObject*>_RECORDER.__dict__["observers"]).d_member.offset)
 
 
-cdef inline tuple _observers(object rec):
+cdef inline object _observers(object rec):
     """``rec.observers``: the files recording now (replaced, never changed, as they come and go)."""
     cdef PyObject* found
     if type(rec) is _RECORDER:
         found = (<PyObject**>((<char*><PyObject*>rec) + _OBSERVERS_OFFSET))[0]
-        if found != NULL and type(<object>found) is tuple:
-            return <tuple>found
-    return tuple(rec.observers)
+        if found != NULL:
+            return <object>found
+    return rec.observers
 
 
 cdef inline long long _now() noexcept:
@@ -496,9 +496,7 @@ cdef class RequestLog:
         cdef int i
         cdef long long etype
         cdef PyObject* raw = NULL if sock is None else <PyObject*>sock
-        for i in range(self.open_count - 1, -1, -1):
-            if i >= self.open_count:  # an END written below may have ended more
-                continue
+        for i in range(self.open_count - 1, -1, -1):  # taking entry i leaves those below it
             etype = self.open_types[i]
             if etype in _TRANSPORT_STEPS or (raw != NULL and self.open_keys[i] == raw):
                 key = self._take(i)
