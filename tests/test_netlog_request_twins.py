@@ -53,11 +53,19 @@ def app() -> web.Application:
     """The pipeline tests' app (plain, cached, redirect, gzip, slow) and the routes only these
     scenarios use."""
 
-    async def validated(request: web.Request) -> web.Response:
-        headers = {"ETag": ETAG, "Cache-Control": "no-cache"}
-        if request.headers.get("If-None-Match") == ETAG:
-            return web.Response(status=304, headers=headers)
-        return web.Response(body=BODY, headers=headers)
+    def conditional(cache_control: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """A route serving BODY under ETAG with ``cache_control``, 304 to a matching request."""
+
+        async def respond(request: web.Request) -> web.Response:
+            headers = {"ETag": ETAG, "Cache-Control": cache_control}
+            if request.headers.get("If-None-Match") == ETAG:
+                return web.Response(status=304, headers=headers)
+            return web.Response(body=BODY, headers=headers)
+
+        return respond
+
+    validated = conditional("no-cache")
+    stale = conditional("max-age=0, stale-while-revalidate=60")
 
     async def chunked(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
@@ -72,12 +80,6 @@ def app() -> web.Application:
 
     async def echo(request: web.Request) -> web.Response:
         return web.Response(body=await request.read())
-
-    async def stale(request: web.Request) -> web.Response:
-        headers = {"ETag": ETAG, "Cache-Control": "max-age=0, stale-while-revalidate=60"}
-        if request.headers.get("If-None-Match") == ETAG:
-            return web.Response(status=304, headers=headers)
-        return web.Response(body=BODY, headers=headers)
 
     async def truncated(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
